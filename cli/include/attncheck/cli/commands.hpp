@@ -1,0 +1,26 @@
+// The attncheck CLI's subcommands. Each lives in its own file and adds itself to the app.
+// Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "attncheck/cli/problem_file.hpp"
+
+namespace attncheck::cli {
+
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Thrown by a command to end the program with an exit code after printing its report.
+struct ExitCode {
+  int code;
+};
+
+void add_kernels_command(CLI::App& app);
+void add_trace_command(CLI::App& app);
+
+// The built-in worked example: the length-4 causal "I will work ." problem of
+// ../shared/seeds/001, in exact-decimal mode.
+ProblemFile builtin_example();
+
+}  // namespace attncheck::cli

@@ -1,0 +1,101 @@
+// The arbitrary-precision reference: attention as semantics.hpp defines it, computed with
+// MPFR at a chosen precision, with every intermediate kept for ledgers and golden traces.
+//
+// Accuracy: each operation rounds once at p bits (MPFR is correctly rounded, exp and log
+// included); docs/error-model.md derives the bound self_check() verifies by recomputing at 2p.
+// Assumptions: inputs are exact (the stored dtype values, or decimals read at p bits).
+// For checking only: about 0.4 s for one head at Lq = Lk = 128, D = 64 (bench/oracle_bench).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attncheck/oracle/real.hpp"
+#include "attncheck/problem.hpp"
+
+namespace attncheck::oracle {
+
+// A problem as the oracle sees it: exact input values at the working precision.
+struct OracleProblem {
+  AttentionSpec spec;
+  std::vector<Real> q, k, v;
+  Real scale;                       // the exact scale (default: 1/sqrt(D) at working precision)
+  std::vector<Real> alibi_slopes;   // [q_heads] when spec.has_alibi
+  std::vector<int32_t> valid_keys;  // as in Problem
+  std::vector<uint8_t> mask;
+
+  VisibilityInputs visibility() const {
+    return VisibilityInputs{spec.has_valid_keys ? valid_keys.data() : nullptr,
+                            spec.mask != MaskKind::none ? mask.data() : nullptr, nullptr};
+  }
+};
+
+// The exact stored values of a Problem. Call inside a PrecisionScope.
+OracleProblem from_problem(const Problem& problem);
+
+// Every intermediate of one query row (b, h, i).
+struct RowTrace {
+  int64_t batch = 0, head = 0, query = 0;
+  std::vector<uint8_t> visible;  // [kv_len]
+  // [kv_len] each; entries of invisible keys are 0 (and -inf in `biased`), never computed.
+  std::vector<Real> raw;         // q . k
+  std::vector<Real> scaled;      // scale * (q . k)
+  std::vector<Real> biased;      // scaled + ALiBi bias; -inf where invisible
+  std::vector<Real> exps;        // exp(biased - row_max)
+  std::vector<Real> weights;     // exps / row_sum
+  Real row_max;                  // -inf with no visible key
+  Real row_sum;                  // 0 with no visible key
+  Real lse;                      // row_max + log(row_sum); -inf with no visible key
+  std::vector<Real> output;      // [value_dim]
+  int64_t visible_count = 0;
+};
+
+struct OracleOptions {
+  unsigned precision_bits = kDefaultPrecisionBits;
+  // Keep the per-key vectors (raw ... weights). Without them a row keeps visible, row_max,
+  // row_sum, lse and output, and weights (needed by the error bounds).
+  bool keep_intermediates = true;
+  // Rows to compute, as flat indices b * q_heads * q_len + h * q_len + i; empty means all.
+  // Large shapes sample rows to stay affordable.
+  std::vector<int64_t> rows;
+};
+
+struct OracleResult {
+  AttentionSpec spec;
+  unsigned precision_bits = 0;  // the precision in force
+  std::vector<RowTrace> rows;   // in the order asked (all rows: b, h, i ascending)
+};
+
+// Runs the oracle. The problem's Reals must have been made at >= the requested precision
+// (from_problem inside a PrecisionScope of it); forward() sets its own scope for the
+// intermediates.
+OracleResult forward(const OracleProblem& problem, const OracleOptions& options = {});
+// Convenience: from_problem + forward in one scope.
+OracleResult forward(const Problem& problem, const OracleOptions& options = {});
+
+// The oracle checks itself: it recomputes at twice the precision and requires every output
+// and LSE to agree within the bound docs/error-model.md derives for precision p. Reports the
+// worst ratio of observed difference to bound (must be <= 1) and the guaranteed bits.
+struct SelfCheck {
+  bool passed = false;
+  double worst_ratio = 0;        // max |x_p - x_2p| / bound_p over outputs and LSEs
+  double min_guaranteed_bits = 0;  // min over outputs of -log2(bound_p / |x|)
+  std::string worst_where;       // "O[b,h,i,c]" or "LSE[b,h,i]"
+};
+SelfCheck self_check(const Problem& problem, unsigned precision_bits = kDefaultPrecisionBits);
+// The same, with the bound claimed for `claimed_bits` while computing at `precision_bits`:
+// claiming more bits than were used must fail (the test that the self-check can fail).
+SelfCheck self_check(const Problem& problem, unsigned precision_bits, unsigned claimed_bits);
+
+// Outputs and LSEs of a result, rounded (flat, in row order).
+std::vector<double> outputs_f64(const OracleResult& result);
+std::vector<float> outputs_in(const OracleResult& result, DType dtype);
+std::vector<double> lse_f64(const OracleResult& result);
+std::vector<float> lse_f32(const OracleResult& result);
+
+// Row indices of a flat row number and back.
+int64_t flat_row(const AttentionShape& shape, int64_t b, int64_t h, int64_t i);
+
+}  // namespace attncheck::oracle
