@@ -39,47 +39,103 @@ class FencedBuffer {
   std::vector<std::byte> bytes_;
 };
 
-}  // namespace
 
-KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
-                        const KernelOptions& options) {
+void require_runnable(const KernelInfo& kernel, const Problem& problem) {
   if (problem.dtype != kernel.dtype) {
     throw std::invalid_argument(kernel.name + " stores " + std::string(dtype_name(kernel.dtype)) +
                                 ", the problem is " + std::string(dtype_name(problem.dtype)));
   }
   const std::string missing = unsupported_feature(kernel, problem.spec);
-  if (!missing.empty()) {
+  if (!missing.empty() && missing != "forward") {
     throw std::invalid_argument(kernel.name + " does not support " + missing);
   }
   validate(problem);
-  const AttentionShape& s = problem.spec.shape;
+}
+
+// Output buffers, fenced and NaN-filled so a kernel that forgets an element cannot pass by
+// accident, and their decoding once the kernel has run.
+class FencedOutputs {
+ public:
+  FencedOutputs(const KernelInfo& kernel, const AttentionShape& shape)
+      : kernel_(kernel),
+        shape_(shape),
+        o_(o_elements(shape), dtype_size(kernel.dtype)),
+        lse_(lse_elements(shape), sizeof(float)) {
+    StorageBuffer nan_value(kernel.dtype, 1);
+    nan_value.set(0, std::numeric_limits<float>::quiet_NaN());
+    for (int64_t i = 0; i < o_elements(shape); ++i) {
+      std::memcpy(static_cast<std::byte*>(o_.data()) + i * dtype_size(kernel.dtype), nan_value.data(),
+                  dtype_size(kernel.dtype));
+    }
+    float* lse = static_cast<float*>(lse_.data());
+    for (int64_t i = 0; i < lse_elements(shape); ++i) lse[i] = std::numeric_limits<float>::quiet_NaN();
+  }
+
+  AttentionOutputs outputs() {
+    return AttentionOutputs{o_.data(), kernel_.has(kLse) ? static_cast<float*>(lse_.data()) : nullptr};
+  }
+
+  KernelResult finish() {
+    o_.check("O", kernel_.name);
+    lse_.check("LSE", kernel_.name);
+    KernelResult result;
+    StorageBuffer o_view(kernel_.dtype, o_elements(shape_));
+    std::memcpy(o_view.data(), o_.data(), o_elements(shape_) * dtype_size(kernel_.dtype));
+    result.o = o_view.decode();
+    const float* lse = static_cast<const float*>(lse_.data());
+    result.lse.assign(lse, lse + lse_elements(shape_));
+    return result;
+  }
+
+ private:
+  const KernelInfo& kernel_;
+  AttentionShape shape_;
+  FencedBuffer o_;
+  FencedBuffer lse_;
+};
+
+}  // namespace
+
+KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
+                        const KernelOptions& options) {
+  if (kernel.forward == nullptr) throw std::invalid_argument(kernel.name + " has no forward entry point");
+  require_runnable(kernel, problem);
   const StorageBuffer q = StorageBuffer::encode(kernel.dtype, problem.q);
   const StorageBuffer k = StorageBuffer::encode(kernel.dtype, problem.k);
   const StorageBuffer v = StorageBuffer::encode(kernel.dtype, problem.v);
-  FencedBuffer o(o_elements(s), dtype_size(kernel.dtype));
-  FencedBuffer lse(lse_elements(s), sizeof(float));
-  // Outputs start as NaN so a kernel that forgets an element cannot pass by accident.
-  StorageBuffer nan_row(kernel.dtype, 1);
-  nan_row.set(0, std::numeric_limits<float>::quiet_NaN());
-  for (int64_t i = 0; i < o_elements(s); ++i) {
-    std::memcpy(static_cast<std::byte*>(o.data()) + i * dtype_size(kernel.dtype), nan_row.data(),
-                dtype_size(kernel.dtype));
-  }
-  float* lse_data = static_cast<float*>(lse.data());
-  for (int64_t i = 0; i < lse_elements(s); ++i) lse_data[i] = std::numeric_limits<float>::quiet_NaN();
-
+  FencedOutputs outputs(kernel, problem.spec.shape);
   const AttentionInputs inputs{q.data(), k.data(), v.data(), problem.visibility()};
-  const AttentionOutputs outputs{o.data(), kernel.has(kLse) ? lse_data : nullptr};
-  kernel.forward(problem.spec, inputs, outputs, options);
-  o.check("O", kernel.name);
-  lse.check("LSE", kernel.name);
+  kernel.forward(problem.spec, inputs, outputs.outputs(), options);
+  return outputs.finish();
+}
 
-  KernelResult result;
-  StorageBuffer o_view(kernel.dtype, o_elements(s));
-  std::memcpy(o_view.data(), o.data(), o_elements(s) * dtype_size(kernel.dtype));
-  result.o = o_view.decode();
-  result.lse.assign(lse_data, lse_data + lse_elements(s));
-  return result;
+KernelResult run_decode(const KernelInfo& kernel, const Problem& problem, int64_t capacity,
+                        const KernelOptions& options) {
+  if (kernel.decode == nullptr) throw std::invalid_argument(kernel.name + " has no decode entry point");
+  require_runnable(kernel, problem);
+  const AttentionShape& s = problem.spec.shape;
+  if (capacity == 0) capacity = s.kv_len + 7;
+  if (capacity < s.kv_len) throw std::invalid_argument("run_decode: capacity below kv_len");
+  // Cache layout [batch, kv_heads, capacity, dim]; unused slots are NaN.
+  StorageBuffer k(kernel.dtype, static_cast<size_t>(s.batch * s.kv_heads * capacity * s.head_dim));
+  StorageBuffer v(kernel.dtype, static_cast<size_t>(s.batch * s.kv_heads * capacity * s.value_dim));
+  for (size_t i = 0; i < k.size(); ++i) k.set(i, std::numeric_limits<float>::quiet_NaN());
+  for (size_t i = 0; i < v.size(); ++i) v.set(i, std::numeric_limits<float>::quiet_NaN());
+  for (int64_t bh = 0; bh < s.batch * s.kv_heads; ++bh) {
+    for (int64_t j = 0; j < s.kv_len; ++j) {
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        k.set((bh * capacity + j) * s.head_dim + d, problem.k[(bh * s.kv_len + j) * s.head_dim + d]);
+      }
+      for (int64_t c = 0; c < s.value_dim; ++c) {
+        v.set((bh * capacity + j) * s.value_dim + c, problem.v[(bh * s.kv_len + j) * s.value_dim + c]);
+      }
+    }
+  }
+  const StorageBuffer q = StorageBuffer::encode(kernel.dtype, problem.q);
+  FencedOutputs outputs(kernel, s);
+  const KvCacheView cache{k.data(), v.data(), capacity};
+  kernel.decode(problem.spec, q.data(), cache, problem.visibility(), outputs.outputs(), options);
+  return outputs.finish();
 }
 
 }  // namespace attncheck

@@ -26,4 +26,10 @@ class RedZoneViolation : public std::runtime_error {
 KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
                         const KernelOptions& options = {});
 
+// Runs a kernel's decode entry point on a problem: K and V are copied into a cache of
+// `capacity` >= kv_len positions per kv head, whose slots past kv_len hold NaN (a kernel that
+// reads them poisons its output). capacity 0 means kv_len + 7.
+KernelResult run_decode(const KernelInfo& kernel, const Problem& problem, int64_t capacity = 0,
+                        const KernelOptions& options = {});
+
 }  // namespace attncheck
