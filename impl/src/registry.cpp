@@ -77,6 +77,13 @@ void set_kernel_filter(std::string filter) {
   r.filter_set = true;
 }
 
+void reset_kernel_filter() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.filter.clear();
+  r.filter_set = false;
+}
+
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Iterative wildcard matching with backtracking to the last '*'.
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;

@@ -43,6 +43,7 @@ TEST(Registry, FilterSelectsByNameOrGlobAndRejectsAFilterMatchingNothing) {
   EXPECT_THROW(selected_kernels(), std::invalid_argument);
   set_kernel_filter("");
   EXPECT_EQ(selected_kernels().size(), all_kernels().size());
+  reset_kernel_filter();
 }
 
 TEST(Glob, MatchesStarAndQuestionMark) {

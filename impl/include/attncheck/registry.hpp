@@ -32,6 +32,8 @@ const KernelInfo* find_kernel(std::string_view name);
 // so a typo never turns into a run that checks nothing.
 std::vector<const KernelInfo*> selected_kernels();
 void set_kernel_filter(std::string filter);
+// Back to the default: ATTNCHECK_KERNELS if set, else every kernel.
+void reset_kernel_filter();
 bool glob_match(std::string_view pattern, std::string_view text);
 
 }  // namespace attncheck
