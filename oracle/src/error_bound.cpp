@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "row_magnitudes.hpp"
+
 namespace attncheck::oracle {
 namespace {
-
-double gamma_n(double n, double u) { return n * u / (1 - n * u); }
 
 // Second-order terms (products of two roundoffs) are covered by this factor; every first
 // order term is below 2^-7, so their products are below 1% of the sum.
@@ -15,72 +15,46 @@ constexpr double kSecondOrder = 1.01;
 
 }  // namespace
 
+// Derivation: docs/error-model.md, "Kernel bounds", items 1-7.
 ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
                           const ErrorTraits& traits, DType dtype) {
   const AttentionShape& s = problem.spec.shape;
-  const double u = unit_roundoff(DType::f32);   // arithmetic is f32
+  const double u = unit_roundoff(DType::f32);     // arithmetic is f32
   const double u_storage = unit_roundoff(dtype);  // O is stored in dtype
-  const double scale = effective_scale(problem.spec);
   const double exp_error = 2 * u * traits.exp_max_ulp;  // one f32 ULP is at most 2u relative
   ErrorBound bound;
   for (const RowTrace& row : result.rows) {
-    if (row.weights.size() != static_cast<size_t>(s.kv_len)) {
-      throw std::invalid_argument("a_priori_bound: oracle rows lack weights");
-    }
-    const int64_t kvh = kv_head_for(s, row.head);
-    const float* query = &problem.q[q_offset(s, row.batch, row.head, row.query)];
+    const RowMagnitudes m = row_magnitudes(problem, row);
     if (row.visible_count == 0) {  // exact zeros and -inf are required
       bound.output.insert(bound.output.end(), s.value_dim, 0.0);
       bound.lse.push_back(0.0);
       continue;
     }
-    // Score error: dot product gamma_D, the product with the (rounded) scale 2u, the ALiBi
-    // product and sum u each.
-    double score_error = 0, max_score = 0;
-    for (int64_t j = 0; j < s.kv_len; ++j) {
-      if (!row.visible[j]) continue;
-      const float* key = &problem.k[k_offset(s, row.batch, kvh, j)];
-      double products = 0;
-      for (int64_t d = 0; d < s.head_dim; ++d) products += std::fabs(double(query[d]) * double(key[d]));
-      const double a = scale * products;
-      const double b = problem.spec.has_alibi
-                           ? std::fabs(double(problem.alibi_slopes[row.head]) *
-                                       double(alibi_distance(s, row.query, j)))
-                           : 0.0;
-      score_error = std::max(score_error, (gamma_n(s.head_dim, u) + 3 * u) * a + 3 * u * b);
-      max_score = std::max(max_score, a + b);
-    }
-    const double row_max = round_to_f64(row.row_max);
-    const double max_shift = max_score + std::fabs(row_max);  // >= |s_j - m|
-    const double n = static_cast<double>(row.visible_count);
-    // Relative error of each unnormalised weight p_j = exp(s_j - m).
-    double weight_error = 2 * score_error + u * max_shift + exp_error;
+    // 1. Scores: dot product gamma(D), the product with the rounded scale 2u, the ALiBi
+    //    product and the sum u each.
+    const double score_error = (gamma_n(s.head_dim, u) + 3 * u) * m.max_products + 3 * u * m.max_bias;
+    const double n = m.visible;
+    // 2. Each unnormalised weight p_j = exp(s_j - m).
+    double weight_error = 2 * score_error + u * m.max_shift + exp_error;
     if (traits.online_softmax) {
-      // At most one rescale per visible key, each an exp and a product; the rescale
-      // arguments telescope to at most max_shift.
-      weight_error += n * (exp_error + 2 * u) + u * max_shift;
+      // 3. At most one rescale per visible key, each an exp and a product; the rescale
+      //    arguments telescope to at most max_shift.
+      weight_error += n * (exp_error + 2 * u) + u * m.max_shift;
     }
-    const double sum_error = weight_error + gamma_n(n - 1, u);
-    double output_relative = weight_error + gamma_n(n, u) + sum_error + u;
+    const double sum_error = weight_error + gamma_n(n - 1, u);  // 4.
+    double output_relative = weight_error + gamma_n(n, u) + sum_error + u;  // 5.
     if (traits.weights_rounded_to_storage) output_relative += u_storage;
     for (int64_t c = 0; c < s.value_dim; ++c) {
-      double weighted = 0;
-      for (int64_t j = 0; j < s.kv_len; ++j) {
-        if (!row.visible[j]) continue;
-        weighted += round_to_f64(row.weights[j]) *
-                    std::fabs(double(problem.v[v_offset(s, row.batch, kvh, j) + c]));
-      }
-      double e = kSecondOrder * output_relative * weighted;
+      double e = kSecondOrder * output_relative * m.weighted_values[c];
       if (dtype != DType::f32) {
-        // The final rounding to storage: half an ulp of the computed value.
+        // 6. The final rounding to storage: half an ulp of the computed value.
         e += kSecondOrder * u_storage * (std::fabs(round_to_f64(row.output[c])) + e);
       }
       bound.output.push_back(e);
     }
-    const double lse = round_to_f64(row.lse);
-    const double log_sum = std::log(round_to_f64(row.row_sum));
-    bound.lse.push_back(kSecondOrder * (score_error + sum_error + 2 * u * std::fabs(log_sum) +
-                                        u * std::fabs(lse)));
+    // 7. LSE = m + log(S).
+    bound.lse.push_back(kSecondOrder * (score_error + sum_error + 2 * u * std::fabs(m.log_sum) +
+                                        u * std::fabs(m.lse)));
   }
   return bound;
 }

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 namespace attncheck::oracle {
 namespace {
@@ -200,113 +199,6 @@ std::vector<float> lse_f32(const OracleResult& result) {
   std::vector<float> out;
   for (const RowTrace& row : result.rows) out.push_back(round_to_f32(row.lse));
   return out;
-}
-
-// --- Self-check -------------------------------------------------------------------------
-//
-// Bound at unit roundoff e = 2^-p for one row (docs/error-model.md, "The oracle's own error"):
-//   D_s = gamma(D+3) * max_j scale*sum_d|q_d k_jd| + 2e*max_j|bias_j| + e*max_j|s_j|
-//   rel_w = 2*(2*D_s + e*max_j|s_j - m| + e) + gamma(n-1) + e
-//   |dO_c| <= (rel_w + gamma(n)) * sum_j w_j |v_jc|
-//   |dLSE| <= D_s + 2*D_s + e*max_j|s_j - m| + e + gamma(n-1) + e*|log S| + e*|LSE|
-// with n visible keys and gamma(n) = n e / (1 - n e); all times 1.01 for second-order terms.
-
-namespace {
-
-double gamma_n(double n, double e) { return n * e / (1 - n * e); }
-
-struct RowBound {
-  std::vector<double> output;  // per value column
-  double lse = 0;
-};
-
-RowBound oracle_row_bound(const Problem& problem, const RowTrace& row, double e) {
-  const AttentionShape& s = problem.spec.shape;
-  const int64_t kvh = kv_head_for(s, row.head);
-  const double scale = effective_scale(problem.spec);
-  double max_products = 0, max_bias = 0;
-  for (int64_t j = 0; j < s.kv_len; ++j) {
-    if (!row.visible[j]) continue;
-    double products = 0;
-    for (int64_t d = 0; d < s.head_dim; ++d) {
-      products += std::fabs(double(problem.q[q_offset(s, row.batch, row.head, row.query) + d]) *
-                            double(problem.k[k_offset(s, row.batch, kvh, j) + d]));
-    }
-    max_products = std::max(max_products, scale * products);
-    if (problem.spec.has_alibi) {
-      max_bias = std::max(max_bias, std::fabs(double(problem.alibi_slopes[row.head]) *
-                                              double(alibi_distance(s, row.query, j))));
-    }
-  }
-  // |s_j| <= scale*sum|q k| + |bias|, and |s_j - m| <= |s_j| + |m|.
-  const double max_score = max_products + max_bias;
-  const double max_shift = std::fabs(round_to_f64(row.row_max)) + max_score;
-  const double n = static_cast<double>(row.visible_count);
-  const double score_error = gamma_n(s.head_dim + 3, e) * max_products + 2 * e * max_bias + e * max_score;
-  const double weight_error = 2 * (2 * score_error + e * max_shift + e) + gamma_n(n - 1, e) + e;
-  RowBound bound;
-  bound.output.assign(s.value_dim, 0.0);
-  for (int64_t c = 0; c < s.value_dim; ++c) {
-    double weighted = 0;
-    for (int64_t j = 0; j < s.kv_len; ++j) {
-      if (!row.visible[j]) continue;
-      weighted += round_to_f64(row.weights[j]) *
-                  std::fabs(double(problem.v[v_offset(s, row.batch, kvh, j) + c]));
-    }
-    bound.output[c] = 1.01 * (weight_error + gamma_n(n, e)) * weighted;
-  }
-  const double log_sum = std::log(std::max(round_to_f64(row.row_sum), 1.0));
-  bound.lse = 1.01 * (3 * score_error + e * max_shift + e + gamma_n(n - 1, e) + e * log_sum +
-                      e * std::fabs(round_to_f64(row.lse)));
-  return bound;
-}
-
-}  // namespace
-
-SelfCheck self_check(const Problem& problem, unsigned precision_bits) {
-  return self_check(problem, precision_bits, precision_bits);
-}
-
-SelfCheck self_check(const Problem& problem, unsigned precision_bits, unsigned claimed_bits) {
-  OracleOptions low{.precision_bits = precision_bits, .keep_intermediates = false, .rows = {}};
-  OracleOptions high{.precision_bits = 2 * precision_bits, .keep_intermediates = false, .rows = {}};
-  const OracleResult at_p = forward(problem, low);
-  const OracleResult at_2p = forward(problem, high);
-  PrecisionScope scope(2 * precision_bits);
-  // The claimed precision's unit roundoff; Boost gives a few bits more than asked, which
-  // only makes the bound safer.
-  const double e = std::ldexp(1.0, -static_cast<int>(claimed_bits));
-  SelfCheck check;
-  check.min_guaranteed_bits = std::numeric_limits<double>::infinity();
-  const AttentionShape& s = problem.spec.shape;
-  for (size_t r = 0; r < at_p.rows.size(); ++r) {
-    const RowTrace& a = at_p.rows[r];
-    const RowTrace& b = at_2p.rows[r];
-    if (a.visible_count == 0) continue;  // exact zeros and -inf by definition
-    const RowBound bound = oracle_row_bound(problem, b, e);
-    auto consider = [&](const Real& x, const Real& y, double limit, const std::string& where) {
-      Real diff = x - y;
-      const double observed = std::fabs(round_to_f64(diff));
-      const double ratio = limit > 0 ? observed / limit : (observed > 0 ? INFINITY : 0.0);
-      if (ratio > check.worst_ratio || check.worst_where.empty()) {
-        check.worst_ratio = std::max(check.worst_ratio, ratio);
-        check.worst_where = where;
-      }
-      const double magnitude = std::fabs(round_to_f64(y));
-      if (magnitude > 0 && limit > 0) {
-        check.min_guaranteed_bits = std::min(check.min_guaranteed_bits, -std::log2(limit / magnitude));
-      }
-    };
-    std::ostringstream row_name;
-    row_name << a.batch << "," << a.head << "," << a.query;
-    for (int64_t c = 0; c < s.value_dim; ++c) {
-      consider(a.output[c], b.output[c], bound.output[c],
-               "O[" + row_name.str() + "," + std::to_string(c) + "]");
-    }
-    consider(a.lse, b.lse, bound.lse, "LSE[" + row_name.str() + "]");
-  }
-  check.passed = check.worst_ratio <= 1.0;
-  return check;
 }
 
 }  // namespace attncheck::oracle
