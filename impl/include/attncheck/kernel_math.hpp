@@ -1,0 +1,39 @@
+// The vector arithmetic the optimized kernels (tiled_*, decode_*) share, exported so that its
+// accuracy is measured directly by impl/tests/kernel_math_test.cpp rather than inferred.
+//
+// fast_exp: Highway's contrib Exp (Cody-Waite range reduction with a two-part ln 2, a degree-7
+// polynomial, and a split power-of-two scaling that keeps subnormal results), on inputs
+// clamped below at -104.5 so -inf never enters the integer conversion. Valid range [-inf, 0],
+// which is all a max-shifted softmax ever evaluates. Results below 2^-149 / 2 round to +0.
+// Max error: kFastExpMaxUlp f32 ULPs (ULP of the exact result; 2^-149 for subnormal results),
+// measured against MPFR over every float in [-104, 0] on every compiled SIMD target (the test
+// samples densely by default; ATTNCHECK_EXHAUSTIVE=1 sweeps every float).
+//
+// round_weights_to_storage: the weights P rounded to f16 or bf16 (round to nearest, ties to
+// even, f16 subnormals included), returned as floats, for the kernels that round P before P.V.
+// Defined for finite non-negative inputs, the only ones a softmax produces.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "attncheck/dtype.hpp"
+
+namespace attncheck {
+
+// Measured by kernel_math_test over every float in [-104, 0] on EMU128, SSSE3, SSE4 and AVX2
+// (worst: the targets without FMA, where Highway's MulAdd is a multiply and an add).
+// The kernels declare this in ErrorTraits::exp_max_ulp.
+inline constexpr double kFastExpMaxUlp = 1.0;
+
+// y[i] = fast_exp(x[i]) on the best SIMD target the CPU supports (or the one a test forces).
+void fast_exp(const float* x, float* y, size_t n);
+float fast_exp(float x);
+
+// y[i] = x[i] rounded to `storage` (f16 or bf16; f32 copies), as the P-rounding kernels do.
+void round_weights_to_storage(DType storage, const float* x, float* y, size_t n);
+
+// Name of the Highway target the kernels dispatch to right now ("AVX2", "EMU128", ...).
+std::string simd_target_name();
+
+}  // namespace attncheck

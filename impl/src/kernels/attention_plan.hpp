@@ -1,0 +1,128 @@
+// The plain C++ half of the optimized kernels (tiled_*, decode_*): resolved tile sizes, the
+// per-row facts a tile needs, per-thread scratch, and the deterministic task loop. The SIMD
+// half is attention_tile-inl.h, compiled once per Highway target.
+//
+// Determinism: work is cut into tasks by the problem and the tile sizes only, never by the
+// thread count; each task owns its output rows (or its slot of split-K partials) and runs the
+// same arithmetic whichever thread picks it up. So any thread count gives identical bits.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "attncheck/kernel.hpp"
+#include "attncheck/semantics.hpp"
+#include "hwy/aligned_allocator.h"
+
+namespace attncheck::kernels {
+
+// Tuned defaults (docs/performance.md, "Tuning"): a query block of 64 rows per head and key
+// blocks of 128 keep the packed K^T and V tiles (2 x 64 KiB at D = 128) in L2 while 64 rows
+// amortise the packing; decode splits the cache into chunks of 1024 keys.
+inline constexpr int64_t kDefaultQBlock = 64;
+inline constexpr int64_t kDefaultKBlock = 128;
+inline constexpr int64_t kDefaultDecodeQBlock = 16;
+inline constexpr int64_t kDefaultDecodeKBlock = 128;
+inline constexpr int64_t kDefaultDecodeChunk = 1024;
+
+// Output rows per merge task of the split-K decode.
+inline constexpr int64_t kMergeRows = 64;
+
+// Rows are handled in groups of this many by the register-blocked micro-kernels.
+inline constexpr int64_t kRowGroup = 4;
+
+// Everything a query row (b, h, i) contributes to a tile: its visible key range, its mask row,
+// its ALiBi slope and position, and where its output goes.
+struct RowInfo {
+  int64_t begin = 0;              // visible_key_range(): [begin, end)
+  int64_t end = 0;
+  const uint8_t* mask = nullptr;  // mask row (kv_len entries), or null
+  float neg_slope = 0;            // -alibi_slopes[h], 0 without ALiBi
+  int64_t position = 0;           // query_position(): the ALiBi origin
+  int64_t out_row = 0;            // lse_offset(b, h, i); O row starts at out_row * value_dim
+  bool active = false;            // false for the padding rows that fill the last group
+};
+
+inline int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
+inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// A growable, 64-byte aligned float buffer (Highway's aligned loads need vector alignment).
+class AlignedFloats {
+ public:
+  float* get(size_t n) {
+    if (n > capacity_) {
+      data_ = hwy::AllocateAligned<float>(n);
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+  // Like get(), but the first n floats are zero.
+  float* zeroed(size_t n) {
+    float* p = get(n);
+    std::memset(p, 0, n * sizeof(float));
+    return p;
+  }
+
+ private:
+  hwy::AlignedFreeUniquePtr<float[]> data_;
+  size_t capacity_ = 0;
+};
+
+// One thread's scratch, reused by every task that thread runs.
+struct Workspace {
+  AlignedFloats q;        // the task's query rows, widened to f32 and zero-padded
+  AlignedFloats acc;      // unnormalised output rows
+  AlignedFloats max;      // running max per row
+  AlignedFloats sum;      // running sum per row
+  AlignedFloats keys;     // packed K tile (transposed for the tiled forward)
+  AlignedFloats values;   // packed V tile
+  AlignedFloats scores;   // kRowGroup score / weight rows
+  AlignedFloats staging;  // one widened row
+  std::vector<uint8_t> visible;  // kRowGroup visibility rows (partial tiles only)
+  std::vector<RowInfo> rows;     // the task's rows, padded to a multiple of kRowGroup
+};
+
+// One kernel call, resolved: what every task of it reads. K and V hold `kv_stride` key rows per
+// (batch, kv head): kv_len for a forward call, the cache capacity for decode.
+struct AttentionJob {
+  const AttentionSpec* spec = nullptr;
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t kv_stride = 0;
+  VisibilityInputs visibility;
+  AttentionOutputs outputs;
+  float scale = 0;           // effective_scale(), rounded to f32 once, as the dense kernels do
+  int64_t q_block = 0;       // query positions per head in one task
+  int64_t k_block = 0;       // keys per tile; tiles are aligned at multiples of k_block
+  int64_t tile_keys = 0;     // min(k_block, kv_len): the most keys a tile holds
+  int64_t q_blocks = 0;      // ceil(q_len / q_block)
+  bool scalar_alibi = false; // positions reach 2^23: ALiBi distances are formed in int64
+  // Split-K (decode kernels only): chunks of `chunk` keys, aligned at key 0, a multiple of
+  // k_block; partials[(c * rows_total + row) * (value_dim + 2)] holds m, l, acc[value_dim].
+  int64_t chunk = 0;
+  int64_t chunks = 1;
+  int64_t rows_total = 0;    // batch * q_heads * q_len
+  float* partials = nullptr;
+};
+
+// Fills the fields every kernel shares; throws SpecError / std::invalid_argument on bad input.
+AttentionJob plan_job(const AttentionSpec& spec, const VisibilityInputs& visibility,
+                      const AttentionOutputs& outputs, const KernelOptions& options,
+                      int64_t default_q_block, int64_t default_k_block);
+
+// Threads to use: options.threads, or all the OpenMP runtime offers.
+int resolve_threads(const KernelOptions& options);
+
+// Runs body(task, workspace) for every task in [0, count) on up to `threads` threads, each
+// with its own Workspace. Tasks are independent; the order they run in does not affect any
+// result. `flops` (the call's rough cost) caps the team so that a tiny call (one decode step
+// on a short cache) does not pay for waking threads it cannot keep busy.
+using TaskBody = void (*)(const void* job, int64_t task, Workspace& workspace);
+void run_tasks(int64_t count, int threads, double flops, TaskBody body, const void* job);
+
+// Multiply-adds of Q.K^T and P.V without any masking, as 2 flops each: the cost estimate above.
+double dense_flops(const AttentionShape& shape);
+
+}  // namespace attncheck::kernels

@@ -1,0 +1,501 @@
+// Per-target building blocks of the optimized kernels (tiled_*.cpp, decode_*.cpp): tile
+// packing, the register-blocked Q.K^T and P.V micro-kernels, the online-softmax row update and
+// the final normalisation. Included once per Highway target through foreach_target.h.
+//
+// Online softmax (Milakov & Gimelshein 2018; FlashAttention-2, Dao 2023). Each row keeps
+//   m   = max of the visible scores seen so far (-inf before the first),
+//   l   = sum_j exp(s_j - m),   acc = sum_j exp(s_j - m) v_j     (f32),
+// and a key tile with tile max m_t sets m' = max(m, m_t), scales l and acc by exp(m - m')
+// (skipped when m' = m), and adds the tile's exp(s_j - m') terms. O = acc / l and
+// LSE = m + log(l) at the end.
+// Invariants: once a key was visible l >= 1 (its max term is exp(0) = 1), so l never
+// underflows or overflows; an invisible key never enters m, l or acc: its score is replaced
+// (never multiplied) by -inf, and tiles that are not fully visible skip invisible keys in P.V,
+// so a NaN or Inf stored in an invisible K or V slot cannot reach O. A row's arithmetic
+// depends only on its own visible keys and the key-tile grid (aligned at key 0), never on the
+// other rows that share its task or micro-kernel group: this is what makes the outputs
+// independent of q_block and of the thread count, and decode equal to prefill bit for bit.
+#if defined(ATTNCHECK_KERNELS_ATTENTION_TILE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ATTNCHECK_KERNELS_ATTENTION_TILE_INL_H_
+#undef ATTNCHECK_KERNELS_ATTENTION_TILE_INL_H_
+#else
+#define ATTNCHECK_KERNELS_ATTENTION_TILE_INL_H_
+#endif
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "attention_plan.hpp"
+#include "hwy/highway.h"
+#include "kernel_math-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attncheck::kernels::HWY_NAMESPACE {
+
+inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Width of a packed key tile: k_block rounded up to the two vectors the Q.K^T micro-kernel
+// handles per step.
+HWY_INLINE size_t TileWidth(int64_t k_block) {
+  const DF df;
+  return static_cast<size_t>(round_up(k_block, static_cast<int64_t>(2 * hn::Lanes(df))));
+}
+
+// Value rows padded to two vectors, so P.V on packed tiles has no column tail.
+HWY_INLINE size_t PaddedValueDim(int64_t value_dim) { return TileWidth(value_dim); }
+
+// ------------------------------------------------------------------ packing
+
+// kt[d * wp + j] = K[j][d] for j < w (widened to f32); columns [w, wp) are zeroed so the
+// micro-kernel never reads stale values (their scores are discarded anyway).
+template <typename T>
+HWY_INLINE void PackKeysTransposed(const T* HWY_RESTRICT k, size_t w, size_t dim, size_t wp,
+                                   float* HWY_RESTRICT kt, float* HWY_RESTRICT staging) {
+  for (size_t j = 0; j < w; ++j) {
+    WidenRow(k + j * dim, dim, staging);
+    for (size_t d = 0; d < dim; ++d) kt[d * wp + j] = staging[d];
+  }
+  if (w < wp) {
+    for (size_t d = 0; d < dim; ++d) std::memset(kt + d * wp + w, 0, (wp - w) * sizeof(float));
+  }
+}
+
+// vt[j * dvp + c] = V[j][c] for j < w, c < dv (widened); columns [dv, dvp) must already be 0.
+template <typename T>
+HWY_INLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_t dvp, float* HWY_RESTRICT vt) {
+  for (size_t j = 0; j < w; ++j) WidenRow(v + j * dv, dv, vt + j * dvp);
+}
+
+// ------------------------------------------------------------------ Q.K^T
+
+// s[r * wp + j] = sum_d q[r * dim + d] * kt[d * wp + j] for the 4 rows r and every j < wp.
+// Register blocking: 4 rows x 2 vectors of keys; each score accumulates d in order with one
+// FMA per term (error gamma_dim, as any summation order).
+HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
+                              size_t wp, float* HWY_RESTRICT s) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const float* HWY_RESTRICT q0 = q;
+  const float* HWY_RESTRICT q1 = q + dim;
+  const float* HWY_RESTRICT q2 = q + 2 * dim;
+  const float* HWY_RESTRICT q3 = q + 3 * dim;
+  for (size_t j = 0; j < wp; j += 2 * N) {
+    VF a00 = hn::Zero(df), a01 = hn::Zero(df), a10 = hn::Zero(df), a11 = hn::Zero(df);
+    VF a20 = hn::Zero(df), a21 = hn::Zero(df), a30 = hn::Zero(df), a31 = hn::Zero(df);
+    const float* HWY_RESTRICT column = kt + j;
+    for (size_t d = 0; d < dim; ++d, column += wp) {
+      const VF k0 = hn::Load(df, column);
+      const VF k1 = hn::Load(df, column + N);
+      VF b = hn::Set(df, q0[d]);
+      a00 = hn::MulAdd(b, k0, a00);
+      a01 = hn::MulAdd(b, k1, a01);
+      b = hn::Set(df, q1[d]);
+      a10 = hn::MulAdd(b, k0, a10);
+      a11 = hn::MulAdd(b, k1, a11);
+      b = hn::Set(df, q2[d]);
+      a20 = hn::MulAdd(b, k0, a20);
+      a21 = hn::MulAdd(b, k1, a21);
+      b = hn::Set(df, q3[d]);
+      a30 = hn::MulAdd(b, k0, a30);
+      a31 = hn::MulAdd(b, k1, a31);
+    }
+    hn::Store(a00, df, s + j);
+    hn::Store(a01, df, s + j + N);
+    hn::Store(a10, df, s + wp + j);
+    hn::Store(a11, df, s + wp + j + N);
+    hn::Store(a20, df, s + 2 * wp + j);
+    hn::Store(a21, df, s + 2 * wp + j + N);
+    hn::Store(a30, df, s + 3 * wp + j);
+    hn::Store(a31, df, s + 3 * wp + j + N);
+  }
+}
+
+// Decode form: K read in place from storage (key rows of `dim` elements), no transpose. Each
+// score is a lane-wise dot product over d (widened in registers), then a horizontal sum; q
+// rows are f32, `qdim` apart, zero-padded to a multiple of the vector length. Two keys per
+// step so each loaded q vector serves 2 x 4 dot products. s[r * wp + j] for j < w.
+template <typename T>
+HWY_INLINE float DotTail(const float* HWY_RESTRICT q, const T* HWY_RESTRICT k, size_t from, size_t dim) {
+  float sum = 0.0f;
+  for (size_t d = from; d < dim; ++d) sum += q[d] * load_element(k + d);
+  return sum;
+}
+
+template <typename T>
+HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
+                              size_t w, size_t wp, float* HWY_RESTRICT s) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const size_t full = dim / N * N;
+  const float* HWY_RESTRICT q0 = q;
+  const float* HWY_RESTRICT q1 = q + qdim;
+  const float* HWY_RESTRICT q2 = q + 2 * qdim;
+  const float* HWY_RESTRICT q3 = q + 3 * qdim;
+  size_t j = 0;
+  for (; j + 2 <= w; j += 2) {
+    const T* HWY_RESTRICT ka = k + j * dim;
+    const T* HWY_RESTRICT kb = ka + dim;
+    VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    VF b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
+    for (size_t d = 0; d < full; d += N) {
+      const VF x = LoadWiden(df, ka + d);
+      const VF y = LoadWiden(df, kb + d);
+      VF qv = hn::Load(df, q0 + d);
+      a0 = hn::MulAdd(qv, x, a0);
+      b0 = hn::MulAdd(qv, y, b0);
+      qv = hn::Load(df, q1 + d);
+      a1 = hn::MulAdd(qv, x, a1);
+      b1 = hn::MulAdd(qv, y, b1);
+      qv = hn::Load(df, q2 + d);
+      a2 = hn::MulAdd(qv, x, a2);
+      b2 = hn::MulAdd(qv, y, b2);
+      qv = hn::Load(df, q3 + d);
+      a3 = hn::MulAdd(qv, x, a3);
+      b3 = hn::MulAdd(qv, y, b3);
+    }
+    s[j] = hn::GetLane(hn::SumOfLanes(df, a0)) + DotTail(q0, ka, full, dim);
+    s[wp + j] = hn::GetLane(hn::SumOfLanes(df, a1)) + DotTail(q1, ka, full, dim);
+    s[2 * wp + j] = hn::GetLane(hn::SumOfLanes(df, a2)) + DotTail(q2, ka, full, dim);
+    s[3 * wp + j] = hn::GetLane(hn::SumOfLanes(df, a3)) + DotTail(q3, ka, full, dim);
+    s[j + 1] = hn::GetLane(hn::SumOfLanes(df, b0)) + DotTail(q0, kb, full, dim);
+    s[wp + j + 1] = hn::GetLane(hn::SumOfLanes(df, b1)) + DotTail(q1, kb, full, dim);
+    s[2 * wp + j + 1] = hn::GetLane(hn::SumOfLanes(df, b2)) + DotTail(q2, kb, full, dim);
+    s[3 * wp + j + 1] = hn::GetLane(hn::SumOfLanes(df, b3)) + DotTail(q3, kb, full, dim);
+  }
+  for (; j < w; ++j) {
+    const T* HWY_RESTRICT ka = k + j * dim;
+    VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    for (size_t d = 0; d < full; d += N) {
+      const VF x = LoadWiden(df, ka + d);
+      a0 = hn::MulAdd(hn::Load(df, q0 + d), x, a0);
+      a1 = hn::MulAdd(hn::Load(df, q1 + d), x, a1);
+      a2 = hn::MulAdd(hn::Load(df, q2 + d), x, a2);
+      a3 = hn::MulAdd(hn::Load(df, q3 + d), x, a3);
+    }
+    s[j] = hn::GetLane(hn::SumOfLanes(df, a0)) + DotTail(q0, ka, full, dim);
+    s[wp + j] = hn::GetLane(hn::SumOfLanes(df, a1)) + DotTail(q1, ka, full, dim);
+    s[2 * wp + j] = hn::GetLane(hn::SumOfLanes(df, a2)) + DotTail(q2, ka, full, dim);
+    s[3 * wp + j] = hn::GetLane(hn::SumOfLanes(df, a3)) + DotTail(q3, ka, full, dim);
+  }
+}
+
+// ------------------------------------------------------------------ tile coverage
+
+enum class Coverage { none, full, partial };
+
+// How a key tile [kb0, kb0 + w) meets a group of kRowGroup rows: `full` when every active row
+// sees every key of it (so the branch-free paths apply), `none` when no active row sees any.
+HWY_INLINE Coverage Classify(const RowInfo* rows, int64_t kb0, int64_t w, bool scalar_alibi) {
+  bool any = false, all = true;
+  for (int64_t r = 0; r < kRowGroup; ++r) {
+    const RowInfo& row = rows[r];
+    if (!row.active) continue;
+    any |= row.begin < row.end && row.begin < kb0 + w && row.end > kb0;
+    all &= row.mask == nullptr && row.begin <= kb0 && row.end >= kb0 + w;
+  }
+  if (!any) return Coverage::none;
+  return all && !scalar_alibi ? Coverage::full : Coverage::partial;
+}
+
+// ------------------------------------------------------------------ online softmax
+
+// One row's running state.
+struct RowState {
+  float* max;  // m
+  float* sum;  // l
+  float* acc;  // dvp floats
+  size_t dvp;
+};
+
+// Scores x (already scaled and biased, -inf where invisible) become the tile's weights
+// exp(x - m') in place, and the row state absorbs the tile. tile_max = max x > -inf.
+template <class Exp, typename T, bool kRoundP>
+HWY_INLINE void AbsorbTile(float* HWY_RESTRICT x, size_t wp, float tile_max, const RowState& st) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const float m = *st.max;
+  const float m_new = tile_max > m ? tile_max : m;
+  const VF vm = hn::Set(df, m_new);
+  VF vsum = hn::Zero(df);
+  auto nan_seen = hn::Lt(vsum, vsum);  // all false
+  if constexpr (Exp::kVectorized) {
+    for (size_t j = 0; j < wp; j += N) {
+      const VF arg = hn::Sub(hn::Load(df, x + j), vm);
+      // Highway's Exp maps NaN to 0; remember it, so a NaN score poisons the row as it would
+      // in exact arithmetic instead of vanishing.
+      nan_seen = hn::Or(nan_seen, hn::IsNaN(arg));
+      const VF p = FastExpV(df, arg);
+      vsum = hn::Add(vsum, p);
+      hn::Store(RoundToStorage<std::conditional_t<kRoundP, T, float>>(df, p), df, x + j);
+    }
+  } else {
+    for (size_t j = 0; j < wp; ++j) x[j] = Exp::Scalar(x[j] - m_new);
+    for (size_t j = 0; j < wp; j += N) {
+      const VF p = hn::Load(df, x + j);
+      vsum = hn::Add(vsum, p);
+      if constexpr (kRoundP) hn::Store(RoundToStorage<T>(df, p), df, x + j);
+    }
+  }
+  float tile_sum = hn::GetLane(hn::SumOfLanes(df, vsum));
+  if (!hn::AllFalse(df, nan_seen)) tile_sum = std::numeric_limits<float>::quiet_NaN();
+  if (m == kNegInf) {  // first visible tile: l and acc are still exactly 0
+    *st.sum = tile_sum;
+  } else if (m_new == m) {
+    *st.sum = *st.sum + tile_sum;
+  } else {
+    const float alpha = Exp::Scalar(m - m_new);
+    *st.sum = alpha * *st.sum + tile_sum;
+    const VF va = hn::Set(df, alpha);
+    for (size_t c = 0; c < st.dvp; c += N) hn::Store(hn::Mul(va, hn::Load(df, st.acc + c)), df, st.acc + c);
+  }
+  *st.max = m_new;
+}
+
+// A row that sees every key of the tile: x = scale * s (+ ALiBi bias), lanes j >= w -> -inf.
+// The same operations, in the same order, as the dense kernel: round(scale * dot), then
+// + round(-slope * |p - j|).
+template <class Exp, typename T, bool kRoundP>
+HWY_INLINE void UpdateRowFull(float* HWY_RESTRICT s, size_t w, size_t wp, float scale, const RowInfo& row,
+                              int64_t kb0, bool alibi, const RowState& st) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const VF vscale = hn::Set(df, scale);
+  const VF neg_inf = hn::Set(df, kNegInf);
+  const VF width = hn::Set(df, static_cast<float>(w));
+  const VF origin = hn::Set(df, static_cast<float>(row.position - kb0));
+  const VF neg_slope = hn::Set(df, row.neg_slope);
+  VF vmax = neg_inf;
+  for (size_t j = 0; j < wp; j += N) {
+    VF x = hn::Mul(vscale, hn::Load(df, s + j));
+    const VF column = hn::Iota(df, static_cast<float>(j));
+    if (alibi) x = hn::Add(x, hn::Mul(neg_slope, hn::Abs(hn::Sub(origin, column))));
+    if (j + N > w) x = hn::IfThenElse(hn::Lt(column, width), x, neg_inf);
+    hn::Store(x, df, s + j);
+    vmax = hn::Max(vmax, x);
+  }
+  AbsorbTile<Exp, T, kRoundP>(s, wp, hn::GetLane(hn::MaxOfLanes(df, vmax)), st);
+}
+
+// A row of a partial tile: visibility key by key (range, mask), flags for the checked P.V.
+// Returns false, leaving the state untouched, when the row sees no key of the tile.
+template <class Exp, typename T, bool kRoundP>
+HWY_INLINE bool UpdateRowPartial(float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible, size_t w, size_t wp,
+                                 float scale, const RowInfo& row, int64_t kb0, bool alibi, const RowState& st) {
+  float tile_max = kNegInf;
+  for (size_t j = 0; j < wp; ++j) {
+    const int64_t key = kb0 + static_cast<int64_t>(j);
+    const bool seen = j < w && key >= row.begin && key < row.end && (row.mask == nullptr || row.mask[key] != 0);
+    visible[j] = seen;
+    if (!seen) {
+      s[j] = kNegInf;
+      continue;
+    }
+    float x = scale * s[j];
+    if (alibi) {
+      const int64_t distance = row.position >= key ? row.position - key : key - row.position;
+      x += row.neg_slope * static_cast<float>(distance);
+    }
+    s[j] = x;
+    tile_max = x > tile_max ? x : tile_max;
+  }
+  if (tile_max == kNegInf) return false;
+  AbsorbTile<Exp, T, kRoundP>(s, wp, tile_max, st);
+  return true;
+}
+
+// ------------------------------------------------------------------ P.V
+
+// acc[r * acc_stride + c] += sum_{j < w} p[r * p_stride + j] * v[j * v_stride + c] for the 4
+// rows and c < dv, v in storage type VT (f32 for packed tiles). kChecked: only the keys whose
+// visible flag is set enter (partial tiles); otherwise every key does, branch-free.
+// Register blocking: 4 rows x 2 vectors of columns; keys in order, one FMA each.
+template <bool kChecked, typename VT>
+HWY_INLINE void AccumulatePV4(const float* HWY_RESTRICT p, size_t p_stride, const uint8_t* HWY_RESTRICT visible,
+                              const VT* HWY_RESTRICT v, size_t v_stride, size_t w, size_t dv,
+                              float* HWY_RESTRICT acc, size_t acc_stride) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const float* HWY_RESTRICT p0 = p;
+  const float* HWY_RESTRICT p1 = p + p_stride;
+  const float* HWY_RESTRICT p2 = p + 2 * p_stride;
+  const float* HWY_RESTRICT p3 = p + 3 * p_stride;
+  const uint8_t* HWY_RESTRICT f0 = visible;
+  const uint8_t* HWY_RESTRICT f1 = visible + p_stride;
+  const uint8_t* HWY_RESTRICT f2 = visible + 2 * p_stride;
+  const uint8_t* HWY_RESTRICT f3 = visible + 3 * p_stride;
+  float* HWY_RESTRICT o0 = acc;
+  float* HWY_RESTRICT o1 = acc + acc_stride;
+  float* HWY_RESTRICT o2 = acc + 2 * acc_stride;
+  float* HWY_RESTRICT o3 = acc + 3 * acc_stride;
+  size_t c = 0;
+  for (; c + 2 * N <= dv; c += 2 * N) {
+    VF a00 = hn::LoadU(df, o0 + c), a01 = hn::LoadU(df, o0 + c + N);
+    VF a10 = hn::LoadU(df, o1 + c), a11 = hn::LoadU(df, o1 + c + N);
+    VF a20 = hn::LoadU(df, o2 + c), a21 = hn::LoadU(df, o2 + c + N);
+    VF a30 = hn::LoadU(df, o3 + c), a31 = hn::LoadU(df, o3 + c + N);
+    const VT* HWY_RESTRICT row = v + c;
+    for (size_t j = 0; j < w; ++j, row += v_stride) {
+      const VF v0 = LoadWiden(df, row);
+      const VF v1 = LoadWiden(df, row + N);
+      if (!kChecked || f0[j]) {
+        const VF b = hn::Set(df, p0[j]);
+        a00 = hn::MulAdd(b, v0, a00);
+        a01 = hn::MulAdd(b, v1, a01);
+      }
+      if (!kChecked || f1[j]) {
+        const VF b = hn::Set(df, p1[j]);
+        a10 = hn::MulAdd(b, v0, a10);
+        a11 = hn::MulAdd(b, v1, a11);
+      }
+      if (!kChecked || f2[j]) {
+        const VF b = hn::Set(df, p2[j]);
+        a20 = hn::MulAdd(b, v0, a20);
+        a21 = hn::MulAdd(b, v1, a21);
+      }
+      if (!kChecked || f3[j]) {
+        const VF b = hn::Set(df, p3[j]);
+        a30 = hn::MulAdd(b, v0, a30);
+        a31 = hn::MulAdd(b, v1, a31);
+      }
+    }
+    hn::StoreU(a00, df, o0 + c);
+    hn::StoreU(a01, df, o0 + c + N);
+    hn::StoreU(a10, df, o1 + c);
+    hn::StoreU(a11, df, o1 + c + N);
+    hn::StoreU(a20, df, o2 + c);
+    hn::StoreU(a21, df, o2 + c + N);
+    hn::StoreU(a30, df, o3 + c);
+    hn::StoreU(a31, df, o3 + c + N);
+  }
+  for (; c + N <= dv; c += N) {
+    VF a0 = hn::LoadU(df, o0 + c), a1 = hn::LoadU(df, o1 + c);
+    VF a2 = hn::LoadU(df, o2 + c), a3 = hn::LoadU(df, o3 + c);
+    const VT* HWY_RESTRICT row = v + c;
+    for (size_t j = 0; j < w; ++j, row += v_stride) {
+      const VF v0 = LoadWiden(df, row);
+      if (!kChecked || f0[j]) a0 = hn::MulAdd(hn::Set(df, p0[j]), v0, a0);
+      if (!kChecked || f1[j]) a1 = hn::MulAdd(hn::Set(df, p1[j]), v0, a1);
+      if (!kChecked || f2[j]) a2 = hn::MulAdd(hn::Set(df, p2[j]), v0, a2);
+      if (!kChecked || f3[j]) a3 = hn::MulAdd(hn::Set(df, p3[j]), v0, a3);
+    }
+    hn::StoreU(a0, df, o0 + c);
+    hn::StoreU(a1, df, o1 + c);
+    hn::StoreU(a2, df, o2 + c);
+    hn::StoreU(a3, df, o3 + c);
+  }
+  for (; c < dv; ++c) {  // value_dim not a multiple of the vector length (in-place V only)
+    for (size_t j = 0; j < w; ++j) {
+      const float x = load_element(v + j * v_stride + c);
+      if (!kChecked || f0[j]) o0[c] += p0[j] * x;
+      if (!kChecked || f1[j]) o1[c] += p1[j] * x;
+      if (!kChecked || f2[j]) o2[c] += p2[j] * x;
+      if (!kChecked || f3[j]) o3[c] += p3[j] * x;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ one tile for a row group
+
+// Runs the softmax update and P.V for the kRowGroup rows whose scores are in `s` (wp apart).
+// Inactive rows (padding) get zero weights so the branch-free P.V adds exact zeros to them.
+template <class Exp, typename T, bool kRoundP, typename VT>
+HWY_INLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible,
+                            const RowInfo* rows, float* max, float* sum, float* acc, size_t dvp,
+                            const AttentionJob& job, int64_t kb0, size_t w, size_t wp, const VT* v,
+                            size_t v_stride, size_t dv) {
+  const bool alibi = job.spec->has_alibi;
+  if (coverage == Coverage::full) {
+    for (int64_t r = 0; r < kRowGroup; ++r) {
+      float* row_scores = s + r * wp;
+      if (!rows[r].active) {
+        std::memset(row_scores, 0, wp * sizeof(float));
+        continue;
+      }
+      UpdateRowFull<Exp, T, kRoundP>(row_scores, w, wp, job.scale, rows[r], kb0, alibi,
+                                     RowState{max + r, sum + r, acc + r * dvp, dvp});
+    }
+    AccumulatePV4<false>(s, wp, nullptr, v, v_stride, w, dv, acc, dvp);
+  } else {
+    bool any = false;
+    for (int64_t r = 0; r < kRowGroup; ++r) {
+      float* row_scores = s + r * wp;
+      uint8_t* row_visible = visible + r * wp;
+      bool seen = false;
+      if (rows[r].active) {
+        seen = UpdateRowPartial<Exp, T, kRoundP>(row_scores, row_visible, w, wp, job.scale, rows[r], kb0,
+                                                 alibi, RowState{max + r, sum + r, acc + r * dvp, dvp});
+      }
+      if (!seen) std::memset(row_visible, 0, wp);
+      any |= seen;
+    }
+    if (any) AccumulatePV4<true>(s, wp, visible, v, v_stride, w, dv, acc, dvp);
+  }
+}
+
+// ------------------------------------------------------------------ rows and outputs
+
+// Fills rows[0, R) for query positions [i0, i0 + rows_per_head) of every head of kv head
+// `kvh` (head-major), pads to a multiple of kRowGroup with inactive rows, widens their
+// queries into q (rows qdim apart, zero-padded), and returns the union of their key ranges.
+template <typename T>
+HWY_INLINE KeyRange PrepareRows(const AttentionJob& job, int64_t b, int64_t kvh, int64_t i0,
+                                int64_t rows_per_head, size_t qdim, std::vector<RowInfo>& rows, float* q) {
+  const AttentionSpec& spec = *job.spec;
+  const AttentionShape& s = spec.shape;
+  const int64_t group = group_size(s);
+  const int64_t count = group * rows_per_head;
+  const int64_t padded = round_up(count, kRowGroup);
+  rows.assign(static_cast<size_t>(padded), RowInfo{});
+  std::memset(q, 0, static_cast<size_t>(padded) * qdim * sizeof(float));
+  KeyRange all{s.kv_len, 0};
+  const T* queries = static_cast<const T*>(job.q);
+  for (int64_t g = 0; g < group; ++g) {
+    const int64_t h = kvh * group + g;
+    for (int64_t ii = 0; ii < rows_per_head; ++ii) {
+      const int64_t i = i0 + ii;
+      RowInfo& row = rows[static_cast<size_t>(g * rows_per_head + ii)];
+      const KeyRange range = visible_key_range(spec, job.visibility, b, i);
+      row.begin = range.begin;
+      row.end = range.end;
+      row.mask = spec.mask != MaskKind::none ? job.visibility.mask + mask_row_offset(spec, b, h, i) : nullptr;
+      row.neg_slope = spec.has_alibi ? -job.visibility.alibi_slopes[h] : 0.0f;
+      row.position = query_position(s, i);
+      row.out_row = lse_offset(s, b, h, i);
+      row.active = true;
+      WidenRow(queries + q_offset(s, b, h, i), static_cast<size_t>(s.head_dim),
+               q + static_cast<size_t>(g * rows_per_head + ii) * qdim);
+      if (!range.empty()) {
+        all.begin = std::min(all.begin, range.begin);
+        all.end = std::max(all.end, range.end);
+      }
+    }
+  }
+  return all;
+}
+
+// O row = acc / l rounded to T, LSE = m + log(l); a row that saw no key gets +0 and -inf.
+template <typename T>
+HWY_INLINE void FinishRow(const AttentionJob& job, int64_t out_row, const float* acc, float m, float l,
+                          float* staging) {
+  const size_t dv = static_cast<size_t>(job.spec->shape.value_dim);
+  T* out = static_cast<T*>(job.outputs.o) + out_row * job.spec->shape.value_dim;
+  if (m == kNegInf) {
+    for (size_t c = 0; c < dv; ++c) store_element(out + c, 0.0f);
+    if (job.outputs.lse) job.outputs.lse[out_row] = kNegInf;
+    return;
+  }
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const VF vl = hn::Set(df, l);
+  size_t c = 0;
+  for (; c + N <= dv; c += N) hn::StoreU(hn::Div(hn::LoadU(df, acc + c), vl), df, staging + c);
+  for (; c < dv; ++c) staging[c] = acc[c] / l;
+  NarrowRow(staging, dv, out);
+  if (job.outputs.lse) job.outputs.lse[out_row] = m + std::log(l);
+}
+
+}  // namespace attncheck::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard

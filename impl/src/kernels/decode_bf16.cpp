@@ -1,0 +1,54 @@
+// Split-K decode, bf16 storage: decode_bf16 (decode entry point over a KV cache, and a forward
+// that is the same algorithm over contiguous K and V). Algorithm and invariants:
+// split_decode-inl.h.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/decode_bf16.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "split_decode-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attncheck::kernels::HWY_NAMESPACE {
+
+void DecodeChunkBf16(const void* job, int64_t task, Workspace& ws) {
+  DecodeChunkTask<bfloat16, FastExp>(*static_cast<const AttentionJob*>(job), task, ws);
+}
+void DecodeMergeBf16(const void* job, int64_t task, Workspace& ws) {
+  MergeChunksTask<bfloat16, FastExp>(*static_cast<const AttentionJob*>(job), task, ws);
+}
+
+}  // namespace attncheck::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "attncheck/registry.hpp"
+#include "decode_kernels.hpp"
+
+namespace attncheck::kernels {
+namespace {
+
+HWY_EXPORT(DecodeChunkBf16);
+HWY_EXPORT(DecodeMergeBf16);
+
+void chunk_task(const void* job, int64_t task, Workspace& ws) { HWY_DYNAMIC_DISPATCH(DecodeChunkBf16)(job, task, ws); }
+void merge_task(const void* job, int64_t task, Workspace& ws) { HWY_DYNAMIC_DISPATCH(DecodeMergeBf16)(job, task, ws); }
+
+void decode_bf16_decode(const AttentionSpec& spec, const void* q, const KvCacheView& cache,
+                        const VisibilityInputs& visibility, const AttentionOutputs& outputs,
+                        const KernelOptions& options) {
+  run_split_decode(spec, q, cache, visibility, outputs, options, &chunk_task, &merge_task);
+}
+void decode_bf16_forward(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+                         const KernelOptions& options) {
+  run_split_decode(spec, in.q, KvCacheView{in.k, in.v, spec.shape.kv_len}, in.visibility, out, options,
+                   &chunk_task, &merge_task);
+}
+
+}  // namespace
+
+ATTNCHECK_REGISTER_KERNEL(decode_bf16, decode_kernel_info("decode_bf16", DType::bf16, &decode_bf16_forward,
+                                                          &decode_bf16_decode));
+
+}  // namespace attncheck::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,121 @@
+// Split-K decode (flash-decoding style), instantiated per storage dtype by decode_{f32,f16,
+// bf16}.cpp, once per Highway target.
+//
+// Algorithm: the cache's key axis is cut into chunks of `chunk` keys aligned at key 0 (a
+// fixed length, not a function of the thread count); one task per (batch, kv head, query
+// block, chunk) runs the online softmax of attention_tile-inl.h over its chunk, reading K and V
+// in place from the cache (widened in registers; the rows of a GQA group share every load)
+// and writes the partial (m, l, acc) of each row. A second pass merges a row's partials in
+// chunk order through their log-sum-exp: M = max m_c, L = sum exp(m_c - M) l_c,
+// O = sum exp(m_c - M) acc_c / L, LSE = M + log L. A single query thus spreads over all cores.
+// Invariants: only keys below kv_len are ever read (the slots up to the capacity are not), so
+// NaN in unused cache slots cannot matter; a row's result depends only on its visible keys and
+// the chunk and tile grids, so decoding token t against a cache of t + 1 tokens reproduces
+// row t of a causal prefill by the same kernel bit for bit.
+#if defined(ATTNCHECK_KERNELS_SPLIT_DECODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ATTNCHECK_KERNELS_SPLIT_DECODE_INL_H_
+#undef ATTNCHECK_KERNELS_SPLIT_DECODE_INL_H_
+#else
+#define ATTNCHECK_KERNELS_SPLIT_DECODE_INL_H_
+#endif
+
+#include "attention_tile-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attncheck::kernels::HWY_NAMESPACE {
+
+template <typename T, class Exp>
+void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
+  const AttentionShape& s = job.spec->shape;
+  const int64_t chunk = task % job.chunks;
+  const int64_t rest = task / job.chunks;
+  const int64_t qb = rest % job.q_blocks;
+  const int64_t kvh = rest / job.q_blocks % s.kv_heads;
+  const int64_t b = rest / job.q_blocks / s.kv_heads;
+  const int64_t i0 = qb * job.q_block;
+  const int64_t rows_per_head = std::min(job.q_block, s.q_len - i0);
+  const int64_t padded_rows = round_up(group_size(s) * rows_per_head, kRowGroup);
+  const DF df;
+  const size_t dim = static_cast<size_t>(s.head_dim);
+  const size_t qdim = static_cast<size_t>(round_up(s.head_dim, static_cast<int64_t>(hn::Lanes(df))));
+  const size_t dv = static_cast<size_t>(s.value_dim);
+  const size_t dvp = PaddedValueDim(s.value_dim);
+  const size_t wp = TileWidth(job.tile_keys);
+  const size_t rows_n = static_cast<size_t>(padded_rows);
+
+  float* q = ws.q.get(rows_n * qdim);
+  const KeyRange keys = PrepareRows<T>(job, b, kvh, i0, rows_per_head, qdim, ws.rows, q);
+  const RowInfo* rows = ws.rows.data();
+  float* acc = ws.acc.zeroed(rows_n * dvp);
+  float* max = ws.max.get(rows_n);
+  float* sum = ws.sum.get(rows_n);
+  for (size_t r = 0; r < rows_n; ++r) {
+    max[r] = kNegInf;
+    sum[r] = 0.0f;
+  }
+  float* scores = ws.scores.get(kRowGroup * wp);
+  ws.visible.resize(kRowGroup * wp);
+  uint8_t* visible = ws.visible.data();
+
+  const int64_t kv_base = (b * s.kv_heads + kvh) * job.kv_stride;
+  const T* k = static_cast<const T*>(job.k) + kv_base * s.head_dim;
+  const T* v = static_cast<const T*>(job.v) + kv_base * s.value_dim;
+  const int64_t lo = std::max(chunk * job.chunk, keys.begin);
+  const int64_t hi = std::min(std::min((chunk + 1) * job.chunk, s.kv_len), keys.end);
+  for (int64_t kb0 = lo / job.k_block * job.k_block; kb0 < hi; kb0 += job.k_block) {
+    const int64_t w = std::min(kb0 + job.k_block, hi) - kb0;
+    for (int64_t g = 0; g < padded_rows; g += kRowGroup) {
+      const Coverage coverage = Classify(rows + g, kb0, w, job.scalar_alibi);
+      if (coverage == Coverage::none) continue;
+      ScoresDirect4(q + static_cast<size_t>(g) * qdim, qdim, k + kb0 * s.head_dim, dim, static_cast<size_t>(w),
+                    wp, scores);
+      AbsorbGroup<Exp, T, false>(coverage, scores, visible, rows + g, max + g, sum + g, acc + g * dvp, dvp, job,
+                                 kb0, static_cast<size_t>(w), wp, v + kb0 * s.value_dim, dv, dv);
+    }
+  }
+  const size_t stride = dv + 2;
+  for (int64_t r = 0; r < padded_rows; ++r) {
+    if (!rows[r].active) continue;
+    float* partial = job.partials + (static_cast<size_t>(chunk * job.rows_total + rows[r].out_row)) * stride;
+    partial[0] = max[r];
+    partial[1] = sum[r];
+    std::memcpy(partial + 2, acc + r * dvp, dv * sizeof(float));
+  }
+}
+
+// Rows [task * kMergeRows, ...) of O and LSE from their chunk partials, in chunk order.
+template <typename T, class Exp>
+void MergeChunksTask(const AttentionJob& job, int64_t task, Workspace& ws) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const size_t dv = static_cast<size_t>(job.spec->shape.value_dim);
+  const size_t stride = dv + 2;
+  float* o = ws.acc.get(dv);
+  float* staging = ws.staging.get(dv);
+  const int64_t last = std::min((task + 1) * kMergeRows, job.rows_total);
+  for (int64_t row = task * kMergeRows; row < last; ++row) {
+    auto partial = [&](int64_t c) { return job.partials + static_cast<size_t>(c * job.rows_total + row) * stride; };
+    float m = kNegInf;
+    for (int64_t c = 0; c < job.chunks; ++c) m = partial(c)[0] > m ? partial(c)[0] : m;
+    float l = 0.0f;
+    std::memset(o, 0, dv * sizeof(float));
+    if (m != kNegInf) {
+      for (int64_t c = 0; c < job.chunks; ++c) {
+        const float* p = partial(c);
+        if (p[0] == kNegInf) continue;  // the chunk saw none of the row's keys
+        const float alpha = p[0] == m ? 1.0f : Exp::Scalar(p[0] - m);
+        l = l + alpha * p[1];
+        const VF va = hn::Set(df, alpha);
+        size_t i = 0;
+        for (; i + N <= dv; i += N) hn::StoreU(hn::MulAdd(va, hn::LoadU(df, p + 2 + i), hn::LoadU(df, o + i)), df, o + i);
+        for (; i < dv; ++i) o[i] = o[i] + alpha * p[2 + i];
+      }
+    }
+    FinishRow<T>(job, row, o, m, l, staging);
+  }
+}
+
+}  // namespace attncheck::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard

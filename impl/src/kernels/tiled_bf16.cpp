@@ -1,0 +1,55 @@
+// Tiled online-softmax forward, bf16 storage (widened exactly to f32 when a tile is packed):
+// tiled_bf16 (vectorized exp, P in f32) and tiled_p_rounded_bf16 (P rounded to bf16 before P.V).
+// Algorithm and invariants: tiled_forward-inl.h.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/tiled_bf16.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "tiled_forward-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attncheck::kernels::HWY_NAMESPACE {
+
+void TiledBf16(const void* job, int64_t task, Workspace& ws) {
+  TiledForwardTask<bfloat16, FastExp, false>(*static_cast<const AttentionJob*>(job), task, ws);
+}
+void TiledPRoundedBf16(const void* job, int64_t task, Workspace& ws) {
+  TiledForwardTask<bfloat16, FastExp, true>(*static_cast<const AttentionJob*>(job), task, ws);
+}
+
+}  // namespace attncheck::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "attncheck/registry.hpp"
+#include "tiled_kernels.hpp"
+
+namespace attncheck::kernels {
+namespace {
+
+HWY_EXPORT(TiledBf16);
+HWY_EXPORT(TiledPRoundedBf16);
+
+void tiled_bf16_task(const void* job, int64_t task, Workspace& ws) { HWY_DYNAMIC_DISPATCH(TiledBf16)(job, task, ws); }
+void tiled_p_rounded_bf16_task(const void* job, int64_t task, Workspace& ws) {
+  HWY_DYNAMIC_DISPATCH(TiledPRoundedBf16)(job, task, ws);
+}
+
+void tiled_bf16(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+               const KernelOptions& options) {
+  run_tiled_forward(spec, in, out, options, &tiled_bf16_task);
+}
+void tiled_p_rounded_bf16(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+                         const KernelOptions& options) {
+  run_tiled_forward(spec, in, out, options, &tiled_p_rounded_bf16_task);
+}
+
+}  // namespace
+
+ATTNCHECK_REGISTER_KERNEL(tiled_bf16, tiled_kernel_info("tiled_bf16", DType::bf16, TiledVariant::fast_exp, &tiled_bf16));
+ATTNCHECK_REGISTER_KERNEL(tiled_p_rounded_bf16, tiled_kernel_info("tiled_p_rounded_bf16", DType::bf16,
+                                                                 TiledVariant::rounded_weights, &tiled_p_rounded_bf16));
+
+}  // namespace attncheck::kernels
+#endif  // HWY_ONCE
