@@ -146,6 +146,8 @@ oracle::OracleProblem oracle_problem(const ProblemFile& file) {
   if (file.exact_decimal_inputs) {
     for (size_t i = 0; i < p.q.size(); ++i) p.q[i] = exact_value(file.q_text[i]);
     for (size_t i = 0; i < p.k.size(); ++i) p.k[i] = exact_value(file.k_text[i]);
+    for (const std::string& text : file.q_text) p.q_exact.push_back(oracle::parse_decimal_exact(text));
+    for (const std::string& text : file.k_text) p.k_exact.push_back(oracle::parse_decimal_exact(text));
     for (size_t i = 0; i < p.v.size(); ++i) p.v[i] = exact_value(file.v_text[i]);
     for (size_t h = 0; h < p.alibi_slopes.size(); ++h) p.alibi_slopes[h] = exact_value(file.slope_text[h]);
     if (file.scale_text) p.scale = exact_value(*file.scale_text);

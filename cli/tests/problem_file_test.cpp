@@ -116,6 +116,10 @@ TEST(BuiltinExample, IsTheSeed001CausalProblemInExactDecimals) {
   // Row 0 sees only itself: its output is V[0] = X[0] exactly.
   EXPECT_EQ(oracle::round_to_f64(r.rows[0].output[0]), 0.5);
   EXPECT_EQ(oracle::round_to_f64(r.rows[0].output[2]), -0.2);
+  // Exact decimals give exact dot products: Q[1].K[0] = 0.25 X[1].X[0] is exactly zero, and
+  // Q[0].K[0] = 0.0975 rounds to the double nearest 0.0975.
+  EXPECT_EQ(oracle::round_to_f64(r.rows[1].raw[0]), 0.0);
+  EXPECT_EQ(oracle::round_to_f64(r.rows[0].raw[0]), 0.0975);
 }
 
 }  // namespace

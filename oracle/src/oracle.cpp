@@ -53,10 +53,18 @@ void compute_row(const OracleProblem& p, int64_t b, int64_t h, int64_t i, bool k
     ++row.visible_count;
     const Real* key = &p.k[k_offset(s, b, kvh, j)];
     Real& score = biased[j];
-    mpfr_set_zero(raw(score), 1);
-    for (int64_t d = 0; d < s.head_dim; ++d) {
-      mpfr_mul(raw(work.product), raw(query[d]), raw(key[d]), MPFR_RNDN);
-      mpfr_add(raw(score), raw(score), raw(work.product), MPFR_RNDN);
+    if (!p.q_exact.empty()) {
+      // Exact mode is for small worked examples; rationals allocate, which is fine there.
+      const int64_t q_base = q_offset(s, b, h, i), k_base = k_offset(s, b, kvh, j);
+      Rational dot = 0;
+      for (int64_t d = 0; d < s.head_dim; ++d) dot += p.q_exact[q_base + d] * p.k_exact[k_base + d];
+      mpfr_set_q(raw(score), dot.backend().data(), MPFR_RNDN);
+    } else {
+      mpfr_set_zero(raw(score), 1);
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        mpfr_mul(raw(work.product), raw(query[d]), raw(key[d]), MPFR_RNDN);
+        mpfr_add(raw(score), raw(score), raw(work.product), MPFR_RNDN);
+      }
     }
     if (keep) mpfr_set(raw(row.raw[j]), raw(score), MPFR_RNDN);
     mpfr_mul(raw(score), raw(score), raw(p.scale), MPFR_RNDN);
@@ -140,7 +148,9 @@ OracleResult forward(const OracleProblem& problem, const OracleOptions& options)
   const auto sizes_match = [](size_t actual, int64_t expected) {
     return static_cast<int64_t>(actual) == expected;
   };
-  if (!sizes_match(problem.q.size(), q_elements(problem.spec.shape)) ||
+  if ((!problem.q_exact.empty() && !sizes_match(problem.q_exact.size(), q_elements(problem.spec.shape))) ||
+      (!problem.q_exact.empty() && !sizes_match(problem.k_exact.size(), k_elements(problem.spec.shape))) ||
+      !sizes_match(problem.q.size(), q_elements(problem.spec.shape)) ||
       !sizes_match(problem.k.size(), k_elements(problem.spec.shape)) ||
       !sizes_match(problem.v.size(), v_elements(problem.spec.shape))) {
     throw SpecError("q/k/v", "tensor sizes do not match the shape");

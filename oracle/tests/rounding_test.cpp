@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "attncheck/oracle/exact_decimal.hpp"
 #include "attncheck/oracle/real.hpp"
 
 namespace attncheck::oracle {
@@ -72,6 +73,31 @@ TEST(ToDecimal, PrintsTheRequestedSignificantDigits) {
   EXPECT_EQ(to_decimal(parse_decimal("-0.049"), 3), "-0.049");
   const Real minus_infinity = -std::numeric_limits<Real>::infinity();
   EXPECT_EQ(to_decimal(minus_infinity, 4), "-inf");
+}
+
+}  // namespace
+}  // namespace attncheck::oracle
+
+namespace attncheck::oracle {
+namespace {
+
+TEST(ParseDecimalExact, ReadsDecimalsAsExactRationals) {
+  EXPECT_EQ(parse_decimal_exact("-0.05"), Rational(-1, 20));
+  EXPECT_EQ(parse_decimal_exact("12"), Rational(12));
+  EXPECT_EQ(parse_decimal_exact("1.5e-3"), Rational(3, 2000));
+  EXPECT_EQ(parse_decimal_exact(".5"), Rational(1, 2));
+  EXPECT_EQ(parse_decimal_exact("2.50E+2"), Rational(250));
+  EXPECT_EQ(parse_decimal_exact("0.025"), Rational(1, 40));  // leading zeros are not octal
+  EXPECT_EQ(parse_decimal_exact("-000"), Rational(0));
+  // The seed-001 dot product X[1].X[0] is exactly zero.
+  const Rational dot = parse_decimal_exact("-0.1") * parse_decimal_exact("0.5") +
+                       parse_decimal_exact("0.4") * parse_decimal_exact("0.3") +
+                       parse_decimal_exact("0.2") * parse_decimal_exact("-0.2") +
+                       parse_decimal_exact("-0.3") * parse_decimal_exact("0.1");
+  EXPECT_EQ(dot, 0);
+  for (const char* bad : {"", "-", ".", "1e", "1e+", "inf", "nan", "0x10", "1.2.3", "1e5000", "3 "}) {
+    EXPECT_THROW(parse_decimal_exact(bad), std::invalid_argument) << bad;
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "attncheck/oracle/exact_decimal.hpp"
 #include "attncheck/oracle/real.hpp"
 #include "attncheck/problem.hpp"
 
@@ -25,6 +26,9 @@ struct OracleProblem {
   std::vector<Real> alibi_slopes;   // [q_heads] when spec.has_alibi
   std::vector<int32_t> valid_keys;  // as in Problem
   std::vector<uint8_t> mask;
+  // Exact-decimal inputs (worked examples): when set, q . k is computed exactly in rationals
+  // and rounded once, so a dot product that is exactly zero shows as zero.
+  std::vector<Rational> q_exact, k_exact;
 
   VisibilityInputs visibility() const {
     return VisibilityInputs{spec.has_valid_keys ? valid_keys.data() : nullptr,
