@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   });
   add_kernels_command(app);
   add_trace_command(app);
+  add_golden_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

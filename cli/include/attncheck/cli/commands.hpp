@@ -18,6 +18,7 @@ struct ExitCode {
 
 void add_kernels_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
+void add_golden_command(CLI::App& app);  // golden_command.cpp
 
 // The built-in worked example: the length-4 causal "I will work ." problem of
 // ../shared/seeds/001, in exact-decimal mode.

@@ -1,0 +1,185 @@
+// attncheck golden {verify, regen, errata, check}: the golden files of golden/ (docs/golden.md).
+//
+//   verify  compares every trace with the oracle and checks every published value; writes
+//           nothing; exit 1 on any difference, 2 on a malformed file
+//   regen   rewrites the traces from the oracle, all or nothing, and says what changed
+//   errata  the published values that disagree with the oracle, with their likely causes
+//   check   every selected kernel against every trace it can run, within its bound
+#include <cstdio>
+#include <deque>
+#include <map>
+
+#include "attncheck/cli/commands.hpp"
+#include "attncheck/cli/golden_kernel_check.hpp"
+#include "attncheck/cli/golden_published.hpp"
+#include "attncheck/cli/golden_regen.hpp"
+#include "attncheck/registry.hpp"
+
+#ifndef ATTNCHECK_DEFAULT_GOLDEN_DIR
+#define ATTNCHECK_DEFAULT_GOLDEN_DIR "golden"
+#endif
+
+namespace attncheck::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct GoldenArgs {
+  std::string dir = ATTNCHECK_DEFAULT_GOLDEN_DIR;
+  bool all = false;
+};
+
+void run_verify(const GoldenArgs& args) {
+  const VerifyReport report = verify_golden(args.dir);
+  std::printf("attncheck golden verify: %s\n", args.dir.c_str());
+  std::printf("  %d traces recomputed; %d published files, %d published values, %d recorded errata\n",
+              report.traces_checked, report.published_files, report.published_values, report.errata);
+  for (const std::string& line : report.malformed) std::printf("  MALFORMED %s\n", line.c_str());
+  for (const std::string& line : report.differences) std::printf("  DIFFERS %s\n", line.c_str());
+  if (!report.malformed.empty()) {
+    std::printf("FAILED: %zu malformed golden files\n", report.malformed.size());
+    throw ExitCode{kExitBadInput};
+  }
+  if (!report.differences.empty()) {
+    std::printf("FAILED: %zu differences between the golden files and the oracle\n", report.differences.size());
+    throw ExitCode{kExitCheckFailed};
+  }
+  std::printf("OK: every trace is the oracle's, every published value matches or is a recorded erratum\n");
+}
+
+void run_regen(const GoldenArgs& args) {
+  RegenReport report;
+  try {
+    report = regenerate_traces(args.dir);
+  } catch (const std::runtime_error& e) {
+    std::printf("attncheck golden regen: FAILED, no file changed: %s\n", e.what());
+    throw ExitCode{kExitCheckFailed};
+  }
+  std::map<TraceFileStatus, int> counts;
+  for (const RegenEntry& e : report.entries) {
+    ++counts[e.status];
+    const char* status = e.status == TraceFileStatus::unchanged ? "unchanged"
+                         : e.status == TraceFileStatus::updated ? "updated  "
+                                                                : "new      ";
+    std::printf("%s %s", status, e.file.c_str());
+    if (e.status == TraceFileStatus::updated) std::printf(": %zu differences", e.change_count);
+    std::printf("\n");
+    for (const std::string& change : e.changes) std::printf("    %s\n", change.c_str());
+    if (e.change_count > e.changes.size()) std::printf("    ... and %zu more\n", e.change_count - e.changes.size());
+  }
+  for (const std::string& orphan : report.orphans) {
+    std::printf("orphan    %s: no generator produces it; remove it (verify fails while it is there)\n",
+                orphan.c_str());
+  }
+  std::printf("regen: %zu traces: %d unchanged, %d updated, %d new\n", report.entries.size(),
+              counts[TraceFileStatus::unchanged], counts[TraceFileStatus::updated], counts[TraceFileStatus::created]);
+}
+
+void run_errata(const GoldenArgs& args) {
+  int total = 0, errata = 0, failures = 0;
+  std::deque<std::pair<PublishedFile, PublishedCheck>> checked;  // stable addresses: results point into files
+  for (const fs::path& path : golden_json_files(fs::path(args.dir) / "published")) {
+    PublishedFile file = read_published_file(path.string());
+    checked.emplace_back(std::move(file), PublishedCheck{});
+    checked.back().second = check_published(checked.back().first);
+    total += static_cast<int>(checked.back().second.results.size());
+    errata += checked.back().second.errata();
+    failures += checked.back().second.failures();
+  }
+  std::printf("Errata in the published worked examples: %d of %d published values disagree with the oracle\n",
+              errata, total);
+  std::printf("(a value with k decimals matches when within half a unit in its last place of the oracle's)\n");
+  for (const auto& [file, check] : checked) {
+    std::printf("\n%s\n  %s\n  seed: %s\n", fs::path(file.path).filename().c_str(), file.title.c_str(), file.source.c_str());
+    int shown = 0;
+    for (const QuantityResult& r : check.results) {
+      const PublishedQuantity& q = *r.quantity;
+      if (!args.all && r.verdict == Verdict::matches) continue;
+      ++shown;
+      std::printf("  %-40s %s\n", q.id.c_str(), verdict_name(r.verdict));
+      std::printf("      where:     %s\n", q.where.c_str());
+      std::printf("      %s %s", q.derived ? "derived:  " : "published:", q.published.c_str());
+      if (q.relation) {
+        std::printf(" (claims oracle %s %s)", q.relation->c_str(), q.published.c_str());
+      } else if (q.tolerance) {
+        std::printf(" (within %s, the publication's own tolerance)", q.tolerance->c_str());
+      } else {
+        std::printf(" (%d decimals)", q.decimals);
+      }
+      std::printf("\n      oracle:    %s   [%s]\n", r.oracle_text.c_str(), q.expr_text.c_str());
+      if (q.erratum) {
+        std::printf("      recorded:  %s\n      cause:     %s\n", q.erratum->oracle.c_str(), q.erratum->cause.c_str());
+      }
+    }
+    if (shown == 0) std::printf("  (no errata)\n");
+  }
+  if (failures > 0) {
+    std::printf("\nFAILED: %d published values disagree with their files (see `golden verify`)\n", failures);
+    throw ExitCode{kExitCheckFailed};
+  }
+}
+
+void run_check(const GoldenArgs& args) {
+  const std::vector<const KernelInfo*> kernels = selected_kernels();
+  std::map<std::string, int> runs_per_kernel;
+  for (const KernelInfo* k : kernels) runs_per_kernel[k->name] = 0;
+  int passed = 0, failed = 0, skipped = 0;
+  const auto files = golden_json_files(fs::path(args.dir) / "traces");
+  for (const fs::path& path : files) {
+    const GoldenTrace trace = read_trace_file(path.string());
+    for (const KernelTraceCheck& r : check_kernels_on_trace(trace, kernels)) {
+      if (!r.ran()) {
+        ++skipped;
+        if (args.all) std::printf("%s\n", format_kernel_trace_check(r).c_str());
+        continue;
+      }
+      ++runs_per_kernel[r.kernel];
+      (r.passed() ? passed : failed) += 1;
+      std::printf("%s\n", format_kernel_trace_check(r).c_str());
+    }
+  }
+  std::printf("golden check: %zu traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",
+              files.size(), kernels.size(), passed, failed, skipped);
+  bool unchecked = false;
+  for (const auto& [name, runs] : runs_per_kernel) {
+    if (runs == 0) {
+      std::printf("FAILED: kernel %s ran on no trace\n", name.c_str());
+      unchecked = true;
+    }
+  }
+  if (files.empty()) std::printf("FAILED: no traces in %s/traces\n", args.dir.c_str());
+  if (failed > 0 || unchecked || files.empty()) throw ExitCode{kExitCheckFailed};
+}
+
+}  // namespace
+
+void add_golden_command(CLI::App& app) {
+  CLI::App* golden = app.add_subcommand("golden", "golden files: published worked examples and oracle traces");
+  golden->require_subcommand(1);
+  auto add = [&](const char* name, const char* help) {
+    auto args = std::make_shared<GoldenArgs>();
+    CLI::App* cmd = golden->add_subcommand(name, help);
+    cmd->add_option("--dir", args->dir, "the golden directory (holds traces/ and published/)")->capture_default_str();
+    return std::make_pair(cmd, args);
+  };
+  {
+    auto [cmd, args] = add("verify", "compare every trace and published value with the oracle; writes nothing");
+    cmd->callback([args] { run_verify(*args); });
+  }
+  {
+    auto [cmd, args] = add("regen", "rewrite the traces from the oracle (all or nothing) and print what changed");
+    cmd->callback([args] { run_regen(*args); });
+  }
+  {
+    auto [cmd, args] = add("errata", "report the published values that disagree with the oracle");
+    cmd->add_flag("--all", args->all, "list every published value, not only the errata");
+    cmd->callback([args] { run_errata(*args); });
+  }
+  {
+    auto [cmd, args] = add("check", "check every selected kernel against every trace it supports");
+    cmd->add_flag("--all", args->all, "also list the skipped (unsupported) pairs");
+    cmd->callback([args] { run_check(*args); });
+  }
+}
+
+}  // namespace attncheck::cli
