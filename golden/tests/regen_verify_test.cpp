@@ -1,0 +1,158 @@
+// `golden regen` and `golden verify` on scratch copies of golden/: regen is deterministic and
+// all or nothing, verify finds every kind of difference, and the tree's files are current.
+#include "attncheck/cli/golden_regen.hpp"
+
+#include <gtest/gtest.h>
+
+#include "attncheck/cli/golden_atomic_write.hpp"
+#include "attncheck/cli/json_input.hpp"
+#include "golden_test_support.hpp"
+
+namespace attncheck::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_file;
+using testing::ScratchDir;
+using testing::write_file;
+
+bool any_line_contains(const std::vector<std::string>& lines, const std::string& text) {
+  for (const std::string& line : lines) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) out += line + "\n";
+  return out;
+}
+
+TEST(GoldenVerify, TheFilesInTheTreeAreTheOraclesAndEveryPublishedValueIsAccountedFor) {
+  const VerifyReport report = verify_golden(testing::golden_source_dir());
+  EXPECT_TRUE(report.ok()) << joined(report.malformed) << joined(report.differences);
+  EXPECT_EQ(report.traces_checked, 20);
+  EXPECT_GT(report.errata, 0);
+}
+
+TEST(GoldenRegen, WritesEveryTraceIntoAnEmptyDirectoryAndASecondRunChangesNoByte) {
+  ScratchDir a;
+  const RegenReport first = regenerate_traces(a.path());
+  ASSERT_EQ(first.entries.size(), 20u);
+  for (const RegenEntry& e : first.entries) EXPECT_EQ(e.status, TraceFileStatus::created) << e.file;
+  std::vector<std::string> texts;
+  for (const fs::path& p : golden_json_files(a.path() / "traces")) texts.push_back(read_file(p));
+  const RegenReport second = regenerate_traces(a.path());
+  for (const RegenEntry& e : second.entries) EXPECT_EQ(e.status, TraceFileStatus::unchanged) << e.file;
+  std::vector<std::string> again;
+  for (const fs::path& p : golden_json_files(a.path() / "traces")) again.push_back(read_file(p));
+  EXPECT_EQ(texts, again);
+  // And the tree's committed traces are exactly what the generator writes.
+  for (const fs::path& p : golden_json_files(a.path() / "traces")) {
+    EXPECT_EQ(read_file(p), read_file(testing::golden_source_dir() / "traces" / p.filename())) << p.filename();
+  }
+}
+
+// A value changed in a copy of a trace: verify reports it at its path and fails; regen puts
+// it back and says what it changed.
+TEST(GoldenVerify, AnAlteredTraceValueIsReportedAndRegenRestoresIt) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path trace = dir.path() / "traces" / "gqa_bf16.json";
+  std::string text = read_file(trace);
+  Json json = parse_json_text(text, trace.string());
+  const std::string lse = json["forward"]["rows"][0]["lse"][0];
+  const std::string needle = "\"lse\": [\"" + lse + "\"";
+  const size_t at = text.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  // A different but self-consistent pair, so the file still reads and only the value differs.
+  text.replace(at, text.find(']', at) - at + 1, "\"lse\": [\"0.5\", \"0.5\"]");
+  write_file(trace, text);
+
+  const VerifyReport report = verify_golden(dir.path());
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.malformed.empty()) << joined(report.malformed);
+  EXPECT_TRUE(any_line_contains(report.differences, "traces/gqa_bf16.json: forward.rows[0].lse: file 0.5 (0.5), oracle " + lse))
+      << joined(report.differences);
+
+  const RegenReport regen = regenerate_traces(dir.path());
+  bool reported = false;
+  for (const RegenEntry& e : regen.entries) {
+    if (e.file != "traces/gqa_bf16.json") {
+      EXPECT_EQ(e.status, TraceFileStatus::unchanged) << e.file;
+      continue;
+    }
+    reported = true;
+    EXPECT_EQ(e.status, TraceFileStatus::updated);
+    EXPECT_TRUE(any_line_contains(e.changes, "forward.rows[0].lse")) << joined(e.changes);
+  }
+  EXPECT_TRUE(reported);
+  EXPECT_TRUE(verify_golden(dir.path()).ok());
+}
+
+TEST(GoldenVerify, MalformedMissingAndOrphanFilesAreReported) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path traces = dir.path() / "traces";
+  const std::string mqa = read_file(traces / "mqa_f32.json");
+  write_file(traces / "mqa_f32.json", mqa.substr(0, mqa.size() / 2));  // truncated
+  fs::remove(traces / "alibi_f16.json");
+  write_file(traces / "stray.json", mqa);
+  const VerifyReport report = verify_golden(dir.path());
+  EXPECT_TRUE(any_line_contains(report.malformed, "mqa_f32.json: invalid JSON")) << joined(report.malformed);
+  EXPECT_TRUE(any_line_contains(report.differences, "traces/alibi_f16.json: missing")) << joined(report.differences);
+  EXPECT_TRUE(any_line_contains(report.differences, "traces/stray.json: no generator produces this trace"))
+      << joined(report.differences);
+}
+
+TEST(GoldenVerify, AnUnrecordedPublishedMismatchFailsVerify) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path file = dir.path() / "published" / "seed000_cosine_tool_routing.json";
+  std::string text = read_file(file);
+  const size_t at = text.find("\"0.9980\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 8, "\"0.9990\"");
+  write_file(file, text);
+  const VerifyReport report = verify_golden(dir.path());
+  EXPECT_TRUE(any_line_contains(report.differences, "MISMATCH not recorded as an erratum: published 0.9990"))
+      << joined(report.differences);
+}
+
+// A write that fails after other files were prepared: no target changes, no temporary stays.
+TEST(GoldenRegen, AFailedRunLeavesEveryOldFileIntact) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path traces = dir.path() / "traces";
+  // Two stale traces, so regen has two files to replace; the second one's temporary path is
+  // taken by a directory, so its write fails after the first was written.
+  write_file(traces / "alibi_f16.json", "{\"stale\": 1}\n");
+  write_file(traces / "mqa_f32.json", "{\"stale\": 2}\n");
+  fs::create_directory(temporary_path_for(traces / "mqa_f32.json"));
+  EXPECT_THROW(regenerate_traces(dir.path()), std::runtime_error);
+  EXPECT_EQ(read_file(traces / "alibi_f16.json"), "{\"stale\": 1}\n");
+  EXPECT_EQ(read_file(traces / "mqa_f32.json"), "{\"stale\": 2}\n");
+  fs::remove(temporary_path_for(traces / "mqa_f32.json"));
+  for (const auto& entry : fs::directory_iterator(traces)) {
+    EXPECT_NE(entry.path().filename().string()[0], '.') << "left behind: " << entry.path();
+  }
+  // With the obstacle gone the same regen succeeds and both files are current again.
+  regenerate_traces(dir.path());
+  EXPECT_TRUE(verify_golden(dir.path()).ok());
+}
+
+TEST(AtomicWrite, ReplacesEveryFileOrNone) {
+  ScratchDir dir;
+  const fs::path a = dir.path() / "a.json", b = dir.path() / "b.json";
+  write_file(a, "old a");
+  write_all_or_nothing({{a, "new a"}, {b, "new b"}});
+  EXPECT_EQ(read_file(a), "new a");
+  EXPECT_EQ(read_file(b), "new b");
+  EXPECT_THROW(write_all_or_nothing({{a, "newer a"}, {dir.path() / "no" / "such" / "dir.json", "x"}}),
+               std::runtime_error);
+  EXPECT_EQ(read_file(a), "new a");
+}
+
+}  // namespace
+}  // namespace attncheck::cli
