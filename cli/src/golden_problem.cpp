@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "attncheck/cli/golden_pinned.hpp"
+#include "attncheck/oracle/exact_decimal.hpp"
 
 namespace attncheck::cli {
 namespace {
@@ -58,6 +59,29 @@ ProblemFile read_golden_problem(const JsonReader& r) {
     if (shape.has(key)) shape.at(key).integer(1, kMaxGoldenDimension);
   }
   ProblemFile file = read_problem(r);
+  if (file.exact_decimal_inputs) {
+    // The oracle reads exact-decimal inputs as rationals, a stricter grammar than the one
+    // read_problem checks (MPFR's, which allows leading spaces, for one): check it here, where
+    // the field can still be named (found by golden/fuzz).
+    const std::pair<const char*, const std::vector<std::string>*> tensors[] = {
+        {"q", &file.q_text}, {"k", &file.k_text}, {"v", &file.v_text}, {"alibi_slopes", &file.slope_text}};
+    for (const auto& [key, texts] : tensors) {
+      for (size_t n = 0; n < texts->size(); ++n) {
+        try {
+          oracle::parse_decimal_exact((*texts)[n]);
+        } catch (const std::invalid_argument&) {
+          r.at(key).element_path(n).fail("'" + (*texts)[n] + "' is not a plain decimal number");
+        }
+      }
+    }
+    if (file.scale_text) {
+      try {
+        oracle::parse_decimal_exact(*file.scale_text);
+      } catch (const std::invalid_argument&) {
+        r.at("scale").fail("'" + *file.scale_text + "' is not a plain decimal number");
+      }
+    }
+  }
   try {
     validate(file.problem);
   } catch (const SpecError& e) {

@@ -335,6 +335,8 @@ Environment published_environment(const PublishedFile& file) {
       add_attention(env, name, problem, file.precision_bits);
     } catch (const SpecError& e) {
       throw InputError(file.path, "attention." + name + "." + e.field(), e.message());
+    } catch (const std::invalid_argument& e) {  // a value the oracle cannot read
+      throw InputError(file.path, "attention." + name, e.what());
     }
   }
   return env;

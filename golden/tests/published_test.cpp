@@ -121,6 +121,10 @@ TEST(PublishedReader, NamesTheFieldOfEveryBadInput) {
   doc["attention"] = {{"huge", parse_json_text(R"({"shape": {"q_len": 1000000000, "kv_len": 1,
       "head_dim": 1}, "q": [1], "k": [1], "v": [1]})", "x")}};
   expect_reader_error(doc, "attention.huge.shape.q_len");
+  // MPFR would read " 0.1"; the oracle's exact-decimal reader does not (found by golden/fuzz).
+  doc["attention"] = {{"spaced", parse_json_text(R"({"inputs": "exact_decimal", "shape": {"q_len": 1,
+      "kv_len": 1, "head_dim": 1}, "q": [" 0.1"], "k": ["1"], "v": ["1"]})", "x")}};
+  expect_reader_error(doc, "attention.spaced.q[0]");
 }
 
 // The files in the tree: every published value matches or is a recorded erratum.
