@@ -13,6 +13,28 @@ namespace {
 // order term is below 2^-7, so their products are below 1% of the sum.
 constexpr double kSecondOrder = 1.01;
 
+// 8. Gradual underflow: an f32 product or quotient whose result is subnormal is off by up to
+//    half the smallest subnormal, 2^-150, in absolute terms (Higham, sec. 2.1:
+//    fl(x op y) = (x op y)(1 + d) + e); an exp of k ULPs by up to k 2^-149. A subnormal stored
+//    in f16 or bf16 is off by up to half that type's smallest subnormal.
+constexpr double kF32Underflow = 0x1p-150;
+double storage_underflow(DType dtype) {
+  return dtype == DType::f16 ? 0x1p-25 : dtype == DType::bf16 ? 0x1p-134 : 0.0;
+}
+
+// sum_j |v_jc| over the row's visible keys, per value column.
+std::vector<double> visible_value_sums(const Problem& problem, const RowTrace& row) {
+  const AttentionShape& s = problem.spec.shape;
+  std::vector<double> sums(s.value_dim, 0.0);
+  const int64_t kvh = kv_head_for(s, row.head);
+  for (int64_t j = 0; j < s.kv_len; ++j) {
+    if (!row.visible[j]) continue;
+    const float* value = &problem.v[v_offset(s, row.batch, kvh, j)];
+    for (int64_t c = 0; c < s.value_dim; ++c) sums[c] += std::fabs(double(value[c]));
+  }
+  return sums;
+}
+
 }  // namespace
 
 // Derivation: docs/error-model.md, "Kernel bounds", items 1-7.
@@ -32,7 +54,8 @@ ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
     }
     // 1. Scores: dot product gamma(D), the product with the rounded scale 2u, the ALiBi
     //    product and the sum u each.
-    const double score_error = (gamma_n(s.head_dim, u) + 3 * u) * m.max_products + 3 * u * m.max_bias;
+    const double score_error = (gamma_n(s.head_dim, u) + 3 * u) * m.max_products + 3 * u * m.max_bias +
+                               (s.head_dim + 3) * kF32Underflow;  // 8.
     const double n = m.visible;
     // 2. Each unnormalised weight p_j = exp(s_j - m).
     double weight_error = 2 * score_error + u * m.max_shift + exp_error;
@@ -44,17 +67,25 @@ ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
     const double sum_error = weight_error + gamma_n(n - 1, u);  // 4.
     double output_relative = weight_error + gamma_n(n, u) + sum_error + u;  // 5.
     if (traits.weights_rounded_to_storage) output_relative += u_storage;
+    // 8. Underflow in O: the n exps (times |v_jc|), the n products and the division; online
+    //    softmax adds n rescale products and exps (times sum_j |v_jc|, as every p <= 1).
+    const std::vector<double> value_sums = visible_value_sums(problem, row);
     for (int64_t c = 0; c < s.value_dim; ++c) {
       double e = kSecondOrder * output_relative * m.weighted_values[c];
+      const double exp_underflow = 2 * traits.exp_max_ulp * value_sums[c];
+      e += kSecondOrder * kF32Underflow *
+           (exp_underflow + n + 1 + (traits.online_softmax ? n * (exp_underflow + 1) : 0.0));
       if (dtype != DType::f32) {
-        // 6. The final rounding to storage: half an ulp of the computed value.
-        e += kSecondOrder * u_storage * (std::fabs(round_to_f64(row.output[c])) + e);
+        // 6. The final rounding to storage: half an ulp of the computed value (8. or half the
+        //    smallest subnormal).
+        e += kSecondOrder * (u_storage * (std::fabs(round_to_f64(row.output[c])) + e) + storage_underflow(dtype));
       }
       bound.output.push_back(e);
     }
     // 7. LSE = m + log(S).
     bound.lse.push_back(kSecondOrder * (score_error + sum_error + 2 * u * std::fabs(m.log_sum) +
-                                        u * std::fabs(m.lse)));
+                                        u * std::fabs(m.lse) +
+                                        kF32Underflow * (2 * traits.exp_max_ulp * n + 2)));  // 8.
   }
   return bound;
 }
