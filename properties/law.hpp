@@ -1,0 +1,93 @@
+// A law: a property every capable kernel must satisfy, checked by rapidcheck over generated
+// cases that shrink to a minimal counterexample. The same Law object is run by the suite
+// against every registered kernel (property_main.cpp) and by the meta-tests against a
+// deliberately broken kernel it must reject (meta_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attncheck/kernel.hpp"
+#include "attncheck/problem.hpp"
+
+namespace attncheck::properties {
+
+// How a failing case is shown: the problem is written as a file `attncheck trace` reads, and
+// the kernel's and the oracle's values of `rows` are printed next to `detail`.
+struct Witness {
+  Problem problem;
+  std::string detail;          // the law's own numbers: what differed, by how much
+  std::vector<int64_t> rows;   // flat rows (b * q_heads * q_len + h * q_len + i) to print
+  bool through_decode = false;  // the kernel is run by its decode entry point
+};
+
+// State of one law checked against one kernel: the kernel, the witness of the latest failing
+// case, and tallies the law's summary line reads. rapidcheck evaluates the minimal case last,
+// so after a failed check the witness is the minimal counterexample's.
+class LawRun {
+ public:
+  explicit LawRun(const KernelInfo& kernel) : kernel_(kernel) {}
+  const KernelInfo& kernel() const { return kernel_; }
+
+  // Called before each case: a case that fails without a witness leaves none behind.
+  void begin_case() { witness_.reset(); }
+  // Records the witness, then fails the current case with the message.
+  [[noreturn]] void fail(Witness witness, const std::string& message);
+  const std::optional<Witness>& witness() const { return witness_; }
+
+  // Tallies: the largest value seen under a key, and counters.
+  void note_max(const std::string& key, double value);
+  void count(const std::string& key, int64_t n = 1) { counts_[key] += n; }
+  double max_of(const std::string& key) const;
+  int64_t count_of(const std::string& key) const;
+
+ private:
+  const KernelInfo& kernel_;
+  std::optional<Witness> witness_;
+  std::map<std::string, double> maxima_;
+  std::map<std::string, int64_t> counts_;
+};
+
+struct Law {
+  std::string family;     // "MaskLeakage"
+  std::string name;       // "ChangingInvisibleKeysLeavesOutputBitIdentical"
+  std::string statement;  // the law in one sentence, with its tolerance
+  int cases = 50;         // cases per kernel in the default run (ATTNCHECK_SOAK raises it)
+  std::function<bool(const KernelInfo&)> applies;
+  // One case: draws inputs with rapidcheck generators (*gen), fails through LawRun::fail or
+  // RC_ASSERT.
+  std::function<void(LawRun&)> check_case;
+  // Optional: once every case passed, checks facts about the whole run (e.g. which features
+  // were exercised) and returns why it fails, or "".
+  std::function<std::string(const LawRun&)> finish;
+  // Optional: the line printed per kernel after the run, pass or fail.
+  std::function<std::string(const LawRun&)> summary;
+
+  std::string id() const { return family + "." + name; }
+};
+
+struct LawOutcome {
+  bool passed = false;
+  std::string report;            // rapidcheck's report (or finish()'s reason) on failure
+  std::string summary;           // the law's summary line, if it has one
+  std::optional<Witness> witness;
+  std::string replay_params;     // the RC_PARAMS value that replays the minimal case
+  uint64_t seed = 0;
+  int cases = 0;
+};
+
+// Cases for a law: ATTNCHECK_SOAK (1: 10,000; N > 1: N), else RC_PARAMS' max_success when
+// given, else the law's default.
+int cases_for(const Law& law);
+
+// The seed: RC_PARAMS' seed when given; else a fixed seed derived from the law's id, so
+// every run checks the same cases (and every kernel of a law sees the same draws).
+uint64_t seed_for(const Law& law);
+
+LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases = 0);
+
+}  // namespace attncheck::properties

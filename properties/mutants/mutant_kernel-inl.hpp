@@ -1,0 +1,245 @@
+// The template every mutant is cut from: a plain online-softmax attention kernel with one
+// deliberately planted bug, chosen at compile time. With Bug::none it is a correct kernel
+// (the meta-tests check that every law accepts it), so a law that rejects a mutant rejects
+// the bug, not the template.
+//
+// Algorithm (Bug::none): for each query row, walk its visible key range in blocks of k_block
+// keys (KernelOptions::k_block, default 16; one block when kTiled is false), keeping the
+// running max m, the running sum l of exp(s - m) and the running output acc; when a block
+// raises the max, l and acc are rescaled by exp(m_old - m_new). Invariant: after each block,
+// l = sum exp(s_j - m) and acc = sum exp(s_j - m) v_j over the keys seen so far. At the end
+// O = acc / l and LSE = m + log l; a row with no visible key gets O = +0 and LSE = -inf.
+// Decode runs the same row loop over a KV cache laid out [batch, kv_heads, capacity, dim].
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "attncheck/element.hpp"
+#include "attncheck/half.hpp"
+#include "attncheck/kernel.hpp"
+#include "attncheck/semantics.hpp"
+
+namespace attncheck::mutants {
+
+enum class Bug {
+  none,
+  future_token_leak,            // causal range ends one key late: query sees the next token
+  top_left_causal,              // causal aligned top-left (j <= i), not bottom-right
+  padded_key_counted,           // the first padded key (j = valid_keys[b]) stays visible
+  masked_nan_times_zero,        // masked keys get weight 0 but still enter acc += 0 * v
+  missing_scale,                // the default scale is left out (scale 1)
+  custom_scale_ignored,         // always 1/sqrt(head_dim), whatever spec.scale says
+  inverted_scale,               // divides by the scale instead of multiplying
+  unrescaled_running_sum,       // l is not rescaled when the max grows (acc is)
+  tile_edge_drops_last_key,     // the last key of every full block but the final one is skipped
+  gqa_wrong_kv_head,            // kv head h % kv_heads instead of h / group
+  f16_scores,                   // scores accumulated and kept in binary16: large logits overflow
+  row_sum_off,                  // the row sum is off by a relative 2^-20
+  threads_change_bits,          // keys split across `threads` partial states, merged at the end
+  decode_reads_past_cache_end,  // decode reads one cache slot past kv_len
+  alibi_slope_of_head_zero,     // every head uses head 0's ALiBi slope
+  padding_uses_first_batch,     // every batch entry uses valid_keys[0]
+  mask_row_of_first_query,      // every query reads the mask row of query 0
+  no_max_shift,                 // exp(s) instead of exp(s - max): overflows for large scores
+  pv_accumulated_in_storage,    // acc rounded to the storage dtype after every key
+};
+
+namespace detail {
+
+// Where a (batch, kv head, key)'s vectors start: the forward layout or a cache's.
+struct KeyValueLayout {
+  const void* k;
+  const void* v;
+  int64_t stride_keys;  // kv_len for forward, capacity for decode
+};
+
+// Running state of one row over a set of keys.
+struct RowState {
+  float max = -std::numeric_limits<float>::infinity();
+  float sum = 0;
+  std::vector<float> acc;
+};
+
+template <Bug bug>
+KeyRange row_range(const AttentionSpec& spec, const VisibilityInputs& vis, int64_t b, int64_t i) {
+  const AttentionShape& s = spec.shape;
+  if constexpr (bug == Bug::padding_uses_first_batch) b = 0;
+  KeyRange range = visible_key_range(spec, vis, b, i);
+  const int64_t position = query_position(s, i);
+  if constexpr (bug == Bug::future_token_leak) {
+    if (spec.causal && range.end == position + 1) range.end = std::min(range.end + 1, s.kv_len);
+  }
+  if constexpr (bug == Bug::top_left_causal) {
+    if (spec.causal) {
+      AttentionSpec unmasked = spec;
+      unmasked.causal = false;
+      range = visible_key_range(unmasked, vis, b, i);
+      range.end = std::min(range.end, i + 1);
+      if (range.end < range.begin) range.end = range.begin;
+    }
+  }
+  if constexpr (bug == Bug::padded_key_counted) {
+    if (spec.has_valid_keys && range.end == vis.valid_keys[b]) range.end = std::min(range.end + 1, s.kv_len);
+  }
+  return range;
+}
+
+template <Bug bug>
+float effective_scale_of(const AttentionSpec& spec) {
+  const double d = static_cast<double>(spec.shape.head_dim);
+  if constexpr (bug == Bug::missing_scale) return spec.scale ? static_cast<float>(*spec.scale) : 1.0f;
+  if constexpr (bug == Bug::custom_scale_ignored) return static_cast<float>(1.0 / std::sqrt(d));
+  if constexpr (bug == Bug::inverted_scale) return static_cast<float>(1.0 / effective_scale(spec));
+  return static_cast<float>(effective_scale(spec));
+}
+
+template <typename T, Bug bug>
+float score(const float* query, const T* key, int64_t dim, float scale) {
+  if constexpr (bug == Bug::f16_scores) {
+    float dot = 0;
+    for (int64_t d = 0; d < dim; ++d) dot = round_to_f16(dot + round_to_f16(query[d] * load_element(key + d)));
+    return round_to_f16(scale * dot);
+  } else {
+    float dot = 0;
+    for (int64_t d = 0; d < dim; ++d) dot += query[d] * load_element(key + d);
+    return scale * dot;
+  }
+}
+
+// Folds keys [begin, end) into the state, block by block.
+template <typename T, Bug bug, bool kTiled>
+void fold_keys(const AttentionSpec& spec, const VisibilityInputs& vis, const KeyValueLayout& kv, int64_t b,
+               int64_t h, int64_t i, int64_t begin, int64_t end, int64_t block, const float* query, RowState& st) {
+  const AttentionShape& s = spec.shape;
+  const int64_t kvh = bug == Bug::gqa_wrong_kv_head ? h % s.kv_heads : kv_head_for(s, h);
+  const float scale = effective_scale_of<bug>(spec);
+  const float slope =
+      spec.has_alibi ? vis.alibi_slopes[bug == Bug::alibi_slope_of_head_zero ? 0 : h] : 0.0f;
+  const uint8_t* mask_row = nullptr;
+  if (spec.mask != MaskKind::none) {
+    mask_row = vis.mask + mask_row_offset(spec, b, h, bug == Bug::mask_row_of_first_query ? 0 : i);
+  }
+  const T* keys = static_cast<const T*>(kv.k) + (b * s.kv_heads + kvh) * kv.stride_keys * s.head_dim;
+  const T* values = static_cast<const T*>(kv.v) + (b * s.kv_heads + kvh) * kv.stride_keys * s.value_dim;
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  std::vector<float> scores;
+  for (int64_t j0 = begin; j0 < end; j0 += block) {
+    int64_t j1 = std::min(end, j0 + block);
+    if constexpr (bug == Bug::tile_edge_drops_last_key) {
+      if (kTiled && j1 - j0 == block && j1 < end) --j1;  // an interior edge loses its last key
+    }
+    scores.assign(j1 - j0, kMasked);
+    float block_max = kMasked;
+    for (int64_t j = j0; j < j1; ++j) {
+      if (mask_row != nullptr && mask_row[j] == 0) continue;
+      float x = score<T, bug>(query, keys + j * s.head_dim, s.head_dim, scale);
+      if (spec.has_alibi) x -= slope * static_cast<float>(alibi_distance(s, i, j));
+      scores[j - j0] = x;
+      block_max = std::max(block_max, x);
+    }
+    if (block_max == kMasked && bug != Bug::masked_nan_times_zero) continue;  // nothing visible here
+    if constexpr (bug == Bug::no_max_shift) {
+      for (int64_t j = j0; j < j1; ++j) {
+        if (scores[j - j0] == kMasked) continue;
+        const float p = std::exp(scores[j - j0]);
+        st.sum += p;
+        for (int64_t c = 0; c < s.value_dim; ++c) st.acc[c] += p * load_element(values + j * s.value_dim + c);
+      }
+      st.max = 0;
+      continue;
+    }
+    const float new_max = std::max(st.max, block_max);
+    const float rescale = new_max == kMasked ? 1.0f : std::exp(st.max - new_max);  // exp(-inf) = 0 at the start
+    if constexpr (bug != Bug::unrescaled_running_sum) st.sum *= rescale;
+    for (float& a : st.acc) a *= rescale;
+    st.max = new_max;
+    for (int64_t j = j0; j < j1; ++j) {
+      const bool masked = scores[j - j0] == kMasked;
+      if (masked && bug != Bug::masked_nan_times_zero) continue;
+      const float p = masked ? 0.0f : std::exp(scores[j - j0] - new_max);
+      st.sum += p;
+      for (int64_t c = 0; c < s.value_dim; ++c) {
+        float a = st.acc[c] + p * load_element(values + j * s.value_dim + c);
+        if constexpr (bug == Bug::pv_accumulated_in_storage) a = round_through<T>(a);
+        st.acc[c] = a;
+      }
+    }
+  }
+}
+
+// Merges partial states of disjoint key sets: both rescaled to the larger max.
+inline void merge(RowState& into, const RowState& part) {
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  if (part.max == kMasked) return;
+  const float m = std::max(into.max, part.max);
+  const float a = into.max == kMasked ? 0.0f : std::exp(into.max - m), b = std::exp(part.max - m);
+  into.sum = into.sum * a + part.sum * b;
+  for (size_t c = 0; c < into.acc.size(); ++c) into.acc[c] = into.acc[c] * a + part.acc[c] * b;
+  into.max = m;
+}
+
+template <typename T, Bug bug, bool kTiled>
+void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout& kv, const VisibilityInputs& vis,
+            const AttentionOutputs& out, const KernelOptions& options, bool decode) {
+  const AttentionShape& s = spec.shape;
+  const T* q = static_cast<const T*>(q_data);
+  T* o = static_cast<T*>(out.o);
+  const int64_t block = kTiled ? (options.k_block > 0 ? options.k_block : 16) : std::max<int64_t>(s.kv_len, 1) + 1;
+  const int parts = bug == Bug::threads_change_bits ? std::max(1, options.threads) : 1;
+  std::vector<float> query(s.head_dim);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      for (int64_t i = 0; i < s.q_len; ++i) {
+        KeyRange range = row_range<bug>(spec, vis, b, i);
+        if (decode && bug == Bug::decode_reads_past_cache_end && range.end == s.kv_len &&
+            range.end < kv.stride_keys) {
+          ++range.end;  // the slot after the last token, still inside the cache
+        }
+        for (int64_t d = 0; d < s.head_dim; ++d) query[d] = load_element(q + q_offset(s, b, h, i) + d);
+        RowState total;
+        total.acc.assign(s.value_dim, 0.0f);
+        const int64_t n = range.size();
+        for (int part = 0; part < parts; ++part) {
+          RowState st;
+          st.acc.assign(s.value_dim, 0.0f);
+          const int64_t begin = range.begin + n * part / parts, end = range.begin + n * (part + 1) / parts;
+          fold_keys<T, bug, kTiled>(spec, vis, kv, b, h, i, begin, end, block, query.data(), st);
+          if (parts == 1) {
+            total = std::move(st);
+          } else {
+            merge(total, st);
+          }
+        }
+        T* row = o + o_offset(s, b, h, i);
+        if (total.sum == 0 && total.max == -std::numeric_limits<float>::infinity()) {
+          for (int64_t c = 0; c < s.value_dim; ++c) store_element(row + c, 0.0f);
+          if (out.lse) out.lse[lse_offset(s, b, h, i)] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        float sum = total.sum;
+        if constexpr (bug == Bug::row_sum_off) sum *= 1.0f + 0x1p-20f;
+        for (int64_t c = 0; c < s.value_dim; ++c) store_element(row + c, total.acc[c] / sum);
+        if (out.lse) out.lse[lse_offset(s, b, h, i)] = total.max + std::log(sum);
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+template <typename T, Bug bug, bool kTiled>
+void mutant_forward(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+                    const KernelOptions& options) {
+  detail::attend<T, bug, kTiled>(spec, in.q, {in.k, in.v, spec.shape.kv_len}, in.visibility, out, options, false);
+}
+
+template <typename T, Bug bug, bool kTiled>
+void mutant_decode(const AttentionSpec& spec, const void* q, const KvCacheView& cache, const VisibilityInputs& vis,
+                   const AttentionOutputs& out, const KernelOptions& options) {
+  detail::attend<T, bug, kTiled>(spec, q, {cache.k, cache.v, cache.capacity}, vis, out, options, true);
+}
+
+}  // namespace attncheck::mutants
