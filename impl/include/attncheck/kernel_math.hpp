@@ -1,10 +1,10 @@
 // The vector arithmetic the optimized kernels (tiled_*, decode_*) share, exported so that its
 // accuracy is measured directly by impl/tests/kernel_math_test.cpp rather than inferred.
 //
-// fast_exp: Highway's contrib Exp (Cody-Waite range reduction with a two-part ln 2, a degree-7
-// polynomial, and a split power-of-two scaling that keeps subnormal results), on inputs
-// clamped below at -104.5 so -inf never enters the integer conversion. Valid range [-inf, 0],
-// which is all a max-shifted softmax ever evaluates. Results below 2^-149 / 2 round to +0.
+// fast_exp: Cody-Waite range reduction with a two-part ln 2, Highway's contrib exp polynomial
+// (degree 7, Estrin), and scaling by an exponent-field add plus one product that keeps
+// subnormal results (kernel_math-inl.h, FastExpV). Valid range [-inf, 0], which is all a
+// max-shifted softmax ever evaluates; results below 2^-150 round to +0.
 // Max error: kFastExpMaxUlp f32 ULPs (ULP of the exact result; 2^-149 for subnormal results),
 // measured against MPFR over every float in [-104, 0] on every compiled SIMD target (the test
 // samples densely by default; ATTNCHECK_EXHAUSTIVE=1 sweeps every float).

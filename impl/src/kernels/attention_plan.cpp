@@ -1,7 +1,5 @@
 #include "attention_plan.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -45,7 +43,7 @@ AttentionJob plan_job(const AttentionSpec& spec, const VisibilityInputs& visibil
 }
 
 int resolve_threads(const KernelOptions& options) {
-  return options.threads > 0 ? options.threads : std::max(1, omp_get_max_threads());
+  return options.threads > 0 ? options.threads : default_thread_count();
 }
 
 double dense_flops(const AttentionShape& s) {
@@ -54,24 +52,10 @@ double dense_flops(const AttentionShape& s) {
 }
 
 void run_tasks(int64_t count, int threads, double flops, TaskBody body, const void* job) {
-  if (count <= 0) return;
   // At least ~1 MFLOP (tens of microseconds) per thread, so waking a thread pays for itself.
   constexpr double kMinFlopsPerThread = 1e6;
   const int64_t worth = std::max<int64_t>(1, static_cast<int64_t>(flops / kMinFlopsPerThread));
-  const int team = static_cast<int>(std::min<int64_t>({threads, count, worth}));
-  if (team <= 1) {
-    Workspace workspace;
-    for (int64_t t = 0; t < count; ++t) body(job, t, workspace);
-    return;
-  }
-  // Dynamic scheduling balances causal and windowed tasks of unequal cost; which thread runs
-  // a task never changes what the task computes.
-#pragma omp parallel num_threads(team)
-  {
-    Workspace workspace;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t t = 0; t < count; ++t) body(job, t, workspace);
-  }
+  run_in_pool(count, static_cast<int>(std::min<int64_t>(threads, worth)), body, job);
 }
 
 }  // namespace attncheck::kernels

@@ -5,6 +5,7 @@
 // Determinism: work is cut into tasks by the problem and the tile sizes only, never by the
 // thread count; each task owns its output rows (or its slot of split-K partials) and runs the
 // same arithmetic whichever thread picks it up. So any thread count gives identical bits.
+// Tasks are handed out dynamically (task_pool.hpp), which balances causal and windowed tasks.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +15,16 @@
 #include "attncheck/kernel.hpp"
 #include "attncheck/semantics.hpp"
 #include "hwy/aligned_allocator.h"
+#include "task_pool.hpp"
 
 namespace attncheck::kernels {
 
-// Tuned defaults (docs/performance.md, "Tuning"): a query block of 64 rows per head and key
-// blocks of 128 keep the packed K^T and V tiles (2 x 64 KiB at D = 128) in L2 while 64 rows
-// amortise the packing; decode splits the cache into chunks of 1024 keys.
-inline constexpr int64_t kDefaultQBlock = 64;
-inline constexpr int64_t kDefaultKBlock = 128;
+// Tuned defaults (docs/performance.md, "Tuning"): key tiles of 64 keep the packed K^T and V
+// tiles at 32 KiB each for D = 128 (128-key tiles spill to L2 and ran ~10% slower), and 96
+// query positions per head (a multiple of the 6-row micro-kernel) amortise the packing over
+// 96 x group rows; decode splits the cache into chunks of 1024 keys.
+inline constexpr int64_t kDefaultQBlock = 96;
+inline constexpr int64_t kDefaultKBlock = 64;
 inline constexpr int64_t kDefaultDecodeQBlock = 16;
 inline constexpr int64_t kDefaultDecodeKBlock = 128;
 inline constexpr int64_t kDefaultDecodeChunk = 1024;
@@ -29,8 +32,12 @@ inline constexpr int64_t kDefaultDecodeChunk = 1024;
 // Output rows per merge task of the split-K decode.
 inline constexpr int64_t kMergeRows = 64;
 
-// Rows are handled in groups of this many by the register-blocked micro-kernels.
-inline constexpr int64_t kRowGroup = 4;
+// Rows per register-blocked micro-kernel call: 6 rows x 2 vectors = 12 independent FMA chains
+// for the tiled forward (enough to cover FMA latency x throughput on current x86 and Arm cores
+// within 16 vector registers); 4 for decode, whose GQA groups are typically 4 query heads.
+inline constexpr int64_t kTiledRows = 6;
+inline constexpr int64_t kDecodeRows = 4;
+inline constexpr int64_t kMaxRowGroup = 6;
 
 // Everything a query row (b, h, i) contributes to a tile: its visible key range, its mask row,
 // its ALiBi slope and position, and where its output goes.
@@ -77,10 +84,10 @@ struct Workspace {
   AlignedFloats sum;      // running sum per row
   AlignedFloats keys;     // packed K tile (transposed for the tiled forward)
   AlignedFloats values;   // packed V tile
-  AlignedFloats scores;   // kRowGroup score / weight rows
+  AlignedFloats scores;   // one row group's score / weight rows
   AlignedFloats staging;  // one widened row
-  std::vector<uint8_t> visible;  // kRowGroup visibility rows (partial tiles only)
-  std::vector<RowInfo> rows;     // the task's rows, padded to a multiple of kRowGroup
+  std::vector<uint8_t> visible;  // one row group's visibility rows (partial tiles only)
+  std::vector<RowInfo> rows;     // the task's rows, padded to whole row groups
 };
 
 // One kernel call, resolved: what every task of it reads. K and V hold `kv_stride` key rows per
@@ -112,14 +119,13 @@ AttentionJob plan_job(const AttentionSpec& spec, const VisibilityInputs& visibil
                       const AttentionOutputs& outputs, const KernelOptions& options,
                       int64_t default_q_block, int64_t default_k_block);
 
-// Threads to use: options.threads, or all the OpenMP runtime offers.
+// Threads to use: options.threads, or every CPU this process may run on.
 int resolve_threads(const KernelOptions& options);
 
-// Runs body(task, workspace) for every task in [0, count) on up to `threads` threads, each
-// with its own Workspace. Tasks are independent; the order they run in does not affect any
-// result. `flops` (the call's rough cost) caps the team so that a tiny call (one decode step
-// on a short cache) does not pay for waking threads it cannot keep busy.
-using TaskBody = void (*)(const void* job, int64_t task, Workspace& workspace);
+// Runs body(task, workspace) for every task in [0, count) on up to `threads` threads (the
+// pool of task_pool.hpp). Tasks are independent; the thread that runs one does not affect any
+// result. `flops` (the call's rough cost) caps the threads so that a tiny call (one decode
+// step on a short cache) does not pay for waking threads it cannot keep busy.
 void run_tasks(int64_t count, int threads, double flops, TaskBody body, const void* job);
 
 // Multiply-adds of Q.K^T and P.V without any masking, as 2 flops each: the cost estimate above.

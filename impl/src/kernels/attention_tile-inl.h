@@ -22,11 +22,13 @@
 #define ATTNCHECK_KERNELS_ATTENTION_TILE_INL_H_
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "attention_plan.hpp"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernel_math-inl.h"
 
@@ -47,14 +49,90 @@ HWY_INLINE size_t PaddedValueDim(int64_t value_dim) { return TileWidth(value_dim
 
 // ------------------------------------------------------------------ packing
 
+#if HWY_TARGET != HWY_SCALAR
+// Transposes the square block of rows r[0..n) (n = lanes of d: 8, or 4 on 128-bit targets)
+// in registers: unpack pairs, then 64-bit pairs, then (8 lanes) 128-bit halves.
+template <class D, class V>
+HWY_INLINE void TransposeBlock(D d, V& r0, V& r1, V& r2, V& r3, V& r4, V& r5, V& r6, V& r7) {
+  const hn::RepartitionToWide<D> dw;
+  const V t0 = hn::InterleaveLower(d, r0, r1), t1 = hn::InterleaveUpper(d, r0, r1);
+  const V t2 = hn::InterleaveLower(d, r2, r3), t3 = hn::InterleaveUpper(d, r2, r3);
+  const V u0 = hn::BitCast(d, hn::InterleaveLower(dw, hn::BitCast(dw, t0), hn::BitCast(dw, t2)));
+  const V u1 = hn::BitCast(d, hn::InterleaveUpper(dw, hn::BitCast(dw, t0), hn::BitCast(dw, t2)));
+  const V u2 = hn::BitCast(d, hn::InterleaveLower(dw, hn::BitCast(dw, t1), hn::BitCast(dw, t3)));
+  const V u3 = hn::BitCast(d, hn::InterleaveUpper(dw, hn::BitCast(dw, t1), hn::BitCast(dw, t3)));
+  if constexpr (hn::MaxLanes(D()) == 4) {
+    r0 = u0;
+    r1 = u1;
+    r2 = u2;
+    r3 = u3;
+  } else {
+    const V t4 = hn::InterleaveLower(d, r4, r5), t5 = hn::InterleaveUpper(d, r4, r5);
+    const V t6 = hn::InterleaveLower(d, r6, r7), t7 = hn::InterleaveUpper(d, r6, r7);
+    const V u4 = hn::BitCast(d, hn::InterleaveLower(dw, hn::BitCast(dw, t4), hn::BitCast(dw, t6)));
+    const V u5 = hn::BitCast(d, hn::InterleaveUpper(dw, hn::BitCast(dw, t4), hn::BitCast(dw, t6)));
+    const V u6 = hn::BitCast(d, hn::InterleaveLower(dw, hn::BitCast(dw, t5), hn::BitCast(dw, t7)));
+    const V u7 = hn::BitCast(d, hn::InterleaveUpper(dw, hn::BitCast(dw, t5), hn::BitCast(dw, t7)));
+    r0 = hn::ConcatLowerLower(d, u4, u0);
+    r1 = hn::ConcatLowerLower(d, u5, u1);
+    r2 = hn::ConcatLowerLower(d, u6, u2);
+    r3 = hn::ConcatLowerLower(d, u7, u3);
+    r4 = hn::ConcatUpperUpper(d, u4, u0);
+    r5 = hn::ConcatUpperUpper(d, u5, u1);
+    r6 = hn::ConcatUpperUpper(d, u6, u2);
+    r7 = hn::ConcatUpperUpper(d, u7, u3);
+  }
+}
+#endif  // HWY_TARGET != HWY_SCALAR
+
 // kt[d * wp + j] = K[j][d] for j < w (widened to f32); columns [w, wp) are zeroed so the
-// micro-kernel never reads stale values (their scores are discarded anyway).
+// micro-kernel never reads stale values (their scores are discarded anyway). Whole blocks of
+// B x B (B = 8, or 4 on 128-bit targets) go through register transposes; the edges are scalar.
 template <typename T>
 HWY_INLINE void PackKeysTransposed(const T* HWY_RESTRICT k, size_t w, size_t dim, size_t wp,
-                                   float* HWY_RESTRICT kt, float* HWY_RESTRICT staging) {
-  for (size_t j = 0; j < w; ++j) {
-    WidenRow(k + j * dim, dim, staging);
-    for (size_t d = 0; d < dim; ++d) kt[d * wp + j] = staging[d];
+                                   float* HWY_RESTRICT kt, float* HWY_RESTRICT /*staging*/) {
+  size_t j = 0;
+#if HWY_TARGET != HWY_SCALAR
+  using DB = hn::CappedTag<float, 8>;
+  const DB db;
+  constexpr size_t B = hn::MaxLanes(DB());
+  if constexpr (B == 4 || B == 8) {
+    const size_t blocked_dim = dim / B * B;
+    for (; j + B <= w; j += B) {
+      const T* HWY_RESTRICT rows = k + j * dim;
+      for (size_t d = 0; d < blocked_dim; d += B) {
+        using V = hn::Vec<DB>;
+        V r0 = LoadWiden(db, rows + d), r1 = LoadWiden(db, rows + dim + d);
+        V r2 = LoadWiden(db, rows + 2 * dim + d), r3 = LoadWiden(db, rows + 3 * dim + d);
+        V r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+        if constexpr (B == 8) {
+          r4 = LoadWiden(db, rows + 4 * dim + d);
+          r5 = LoadWiden(db, rows + 5 * dim + d);
+          r6 = LoadWiden(db, rows + 6 * dim + d);
+          r7 = LoadWiden(db, rows + 7 * dim + d);
+        }
+        TransposeBlock(db, r0, r1, r2, r3, r4, r5, r6, r7);
+        float* HWY_RESTRICT out = kt + d * wp + j;
+        hn::StoreU(r0, db, out);
+        hn::StoreU(r1, db, out + wp);
+        hn::StoreU(r2, db, out + 2 * wp);
+        hn::StoreU(r3, db, out + 3 * wp);
+        if constexpr (B == 8) {
+          hn::StoreU(r4, db, out + 4 * wp);
+          hn::StoreU(r5, db, out + 5 * wp);
+          hn::StoreU(r6, db, out + 6 * wp);
+          hn::StoreU(r7, db, out + 7 * wp);
+        }
+      }
+    }
+    // The dims past the last whole block, for the keys done above.
+    for (size_t jj = 0; jj < j; ++jj) {
+      for (size_t d = blocked_dim; d < dim; ++d) kt[d * wp + jj] = load_element(k + jj * dim + d);
+    }
+  }
+#endif
+  for (; j < w; ++j) {
+    for (size_t d = 0; d < dim; ++d) kt[d * wp + j] = load_element(k + j * dim + d);
   }
   if (w < wp) {
     for (size_t d = 0; d < dim; ++d) std::memset(kt + d * wp + w, 0, (wp - w) * sizeof(float));
@@ -69,10 +147,10 @@ HWY_INLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_t 
 
 // ------------------------------------------------------------------ Q.K^T
 
-// s[r * wp + j] = sum_d q[r * dim + d] * kt[d * wp + j] for the 4 rows r and every j < wp.
-// Register blocking: 4 rows x 2 vectors of keys; each score accumulates d in order with one
-// FMA per term (error gamma_dim, as any summation order).
-HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
+// s[r * wp + j] = sum_d q[r * dim + d] * kt[d * wp + j] for the 6 rows r and every j < wp.
+// Register blocking: 6 rows x 2 vectors of keys (12 FMA chains); each score accumulates d in
+// order with one FMA per term (error gamma_dim, as any summation order).
+HWY_INLINE void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
                               size_t wp, float* HWY_RESTRICT s) {
   const DF df;
   const size_t N = hn::Lanes(df);
@@ -80,9 +158,12 @@ HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const flo
   const float* HWY_RESTRICT q1 = q + dim;
   const float* HWY_RESTRICT q2 = q + 2 * dim;
   const float* HWY_RESTRICT q3 = q + 3 * dim;
+  const float* HWY_RESTRICT q4 = q + 4 * dim;
+  const float* HWY_RESTRICT q5 = q + 5 * dim;
   for (size_t j = 0; j < wp; j += 2 * N) {
     VF a00 = hn::Zero(df), a01 = hn::Zero(df), a10 = hn::Zero(df), a11 = hn::Zero(df);
     VF a20 = hn::Zero(df), a21 = hn::Zero(df), a30 = hn::Zero(df), a31 = hn::Zero(df);
+    VF a40 = hn::Zero(df), a41 = hn::Zero(df), a50 = hn::Zero(df), a51 = hn::Zero(df);
     const float* HWY_RESTRICT column = kt + j;
     for (size_t d = 0; d < dim; ++d, column += wp) {
       const VF k0 = hn::Load(df, column);
@@ -99,6 +180,12 @@ HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const flo
       b = hn::Set(df, q3[d]);
       a30 = hn::MulAdd(b, k0, a30);
       a31 = hn::MulAdd(b, k1, a31);
+      b = hn::Set(df, q4[d]);
+      a40 = hn::MulAdd(b, k0, a40);
+      a41 = hn::MulAdd(b, k1, a41);
+      b = hn::Set(df, q5[d]);
+      a50 = hn::MulAdd(b, k0, a50);
+      a51 = hn::MulAdd(b, k1, a51);
     }
     hn::Store(a00, df, s + j);
     hn::Store(a01, df, s + j + N);
@@ -108,6 +195,10 @@ HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const flo
     hn::Store(a21, df, s + 2 * wp + j + N);
     hn::Store(a30, df, s + 3 * wp + j);
     hn::Store(a31, df, s + 3 * wp + j + N);
+    hn::Store(a40, df, s + 4 * wp + j);
+    hn::Store(a41, df, s + 4 * wp + j + N);
+    hn::Store(a50, df, s + 5 * wp + j);
+    hn::Store(a51, df, s + 5 * wp + j + N);
   }
 }
 
@@ -115,6 +206,9 @@ HWY_INLINE void ScoresPacked4(const float* HWY_RESTRICT q, size_t dim, const flo
 // score is a lane-wise dot product over d (widened in registers), then a horizontal sum; q
 // rows are f32, `qdim` apart, zero-padded to a multiple of the vector length. Two keys per
 // step so each loaded q vector serves 2 x 4 dot products. s[r * wp + j] for j < w.
+// While K streams in, the same keys' V rows (prefetch + j * prefetch_row_bytes) are
+// prefetched: P.V then walks the tile column block by column block, a strided pattern the
+// hardware prefetchers serve poorly straight from DRAM.
 template <typename T>
 HWY_INLINE float DotTail(const float* HWY_RESTRICT q, const T* HWY_RESTRICT k, size_t from, size_t dim) {
   float sum = 0.0f;
@@ -123,8 +217,15 @@ HWY_INLINE float DotTail(const float* HWY_RESTRICT q, const T* HWY_RESTRICT k, s
 }
 
 template <typename T>
+HWY_INLINE void PrefetchRow(const T* row, size_t bytes) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (size_t b = 0; b < bytes; b += 64) hwy::Prefetch(p + b);
+}
+
+template <typename T>
 HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
-                              size_t w, size_t wp, float* HWY_RESTRICT s) {
+                              size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
+                              size_t prefetch_row_bytes) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t full = dim / N * N;
@@ -133,9 +234,11 @@ HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T*
   const float* HWY_RESTRICT q2 = q + 2 * qdim;
   const float* HWY_RESTRICT q3 = q + 3 * qdim;
   size_t j = 0;
+  const size_t prefetch_row = prefetch_row_bytes / sizeof(T);
   for (; j + 2 <= w; j += 2) {
     const T* HWY_RESTRICT ka = k + j * dim;
     const T* HWY_RESTRICT kb = ka + dim;
+    PrefetchRow(prefetch + j * prefetch_row, 2 * prefetch_row_bytes);
     VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
     VF b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
     for (size_t d = 0; d < full; d += N) {
@@ -184,11 +287,12 @@ HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T*
 
 enum class Coverage { none, full, partial };
 
-// How a key tile [kb0, kb0 + w) meets a group of kRowGroup rows: `full` when every active row
+// How a key tile [kb0, kb0 + w) meets a group of kRows rows: `full` when every active row
 // sees every key of it (so the branch-free paths apply), `none` when no active row sees any.
+template <int64_t kRows>
 HWY_INLINE Coverage Classify(const RowInfo* rows, int64_t kb0, int64_t w, bool scalar_alibi) {
   bool any = false, all = true;
-  for (int64_t r = 0; r < kRowGroup; ++r) {
+  for (int64_t r = 0; r < kRows; ++r) {
     const RowInfo& row = rows[r];
     if (!row.active) continue;
     any |= row.begin < row.end && row.begin < kb0 + w && row.end > kb0;
@@ -252,17 +356,19 @@ HWY_INLINE void AbsorbTile(float* HWY_RESTRICT x, size_t wp, float tile_max, con
   *st.max = m_new;
 }
 
-// A row that sees every key of the tile: x = scale * s (+ ALiBi bias), lanes j >= w -> -inf.
+// A row that sees exactly the keys [lo, hi) of the tile (every key for a full tile; a range
+// for causal, window and padding edges): x = scale * s (+ ALiBi bias) there, -inf elsewhere.
 // The same operations, in the same order, as the dense kernel: round(scale * dot), then
-// + round(-slope * |p - j|).
+// + round(-slope * |p - j|); the select is exact, so a key's x is the same in every path.
 template <class Exp, typename T, bool kRoundP>
-HWY_INLINE void UpdateRowFull(float* HWY_RESTRICT s, size_t w, size_t wp, float scale, const RowInfo& row,
-                              int64_t kb0, bool alibi, const RowState& st) {
+HWY_INLINE void UpdateRowRange(float* HWY_RESTRICT s, size_t lo, size_t hi, size_t wp, float scale,
+                               const RowInfo& row, int64_t kb0, bool alibi, const RowState& st) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const VF vscale = hn::Set(df, scale);
   const VF neg_inf = hn::Set(df, kNegInf);
-  const VF width = hn::Set(df, static_cast<float>(w));
+  const VF first = hn::Set(df, static_cast<float>(lo));
+  const VF last = hn::Set(df, static_cast<float>(hi));
   const VF origin = hn::Set(df, static_cast<float>(row.position - kb0));
   const VF neg_slope = hn::Set(df, row.neg_slope);
   VF vmax = neg_inf;
@@ -270,7 +376,7 @@ HWY_INLINE void UpdateRowFull(float* HWY_RESTRICT s, size_t w, size_t wp, float 
     VF x = hn::Mul(vscale, hn::Load(df, s + j));
     const VF column = hn::Iota(df, static_cast<float>(j));
     if (alibi) x = hn::Add(x, hn::Mul(neg_slope, hn::Abs(hn::Sub(origin, column))));
-    if (j + N > w) x = hn::IfThenElse(hn::Lt(column, width), x, neg_inf);
+    if (j < lo || j + N > hi) x = hn::IfThenElse(hn::And(hn::Ge(column, first), hn::Lt(column, last)), x, neg_inf);
     hn::Store(x, df, s + j);
     vmax = hn::Max(vmax, x);
   }
@@ -306,57 +412,88 @@ HWY_INLINE bool UpdateRowPartial(float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT vi
 
 // ------------------------------------------------------------------ P.V
 
-// acc[r * acc_stride + c] += sum_{j < w} p[r * p_stride + j] * v[j * v_stride + c] for the 4
-// rows and c < dv, v in storage type VT (f32 for packed tiles). kChecked: only the keys whose
-// visible flag is set enter (partial tiles); otherwise every key does, branch-free.
-// Register blocking: 4 rows x 2 vectors of columns; keys in order, one FMA each.
-template <bool kChecked, typename VT>
-HWY_INLINE void AccumulatePV4(const float* HWY_RESTRICT p, size_t p_stride, const uint8_t* HWY_RESTRICT visible,
-                              const VT* HWY_RESTRICT v, size_t v_stride, size_t w, size_t dv,
-                              float* HWY_RESTRICT acc, size_t acc_stride) {
+// Which keys a row takes in P.V: every key, the keys whose visible flag is set (a masked
+// tile), or the keys in the row's [lo, hi) (a causal, window or padding edge).
+enum class Take { all, flagged, in_range };
+
+// acc[r * acc_stride + c] += sum_{j in [j0, j1), taken} p[r * p_stride + j] * v[j * v_stride + c]
+// for the kRows (4 or 6) rows and c < dv, v in storage type VT (f32 for packed tiles).
+// Register blocking: kRows rows x 2 vectors of columns; keys in increasing order, one FMA each,
+// so consecutive calls over adjacent key ranges add exactly what one call over their union would.
+template <int64_t kRows, Take kTake, typename VT>
+HWY_INLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, const uint8_t* HWY_RESTRICT visible,
+                             const size_t* HWY_RESTRICT lo, const size_t* HWY_RESTRICT hi, const VT* HWY_RESTRICT v,
+                             size_t v_stride, size_t j0, size_t j1, size_t dv, float* HWY_RESTRICT acc,
+                             size_t acc_stride) {
+  static_assert(kRows == 4 || kRows == 6, "micro-kernel row counts");
+  if (j0 >= j1) return;
   const DF df;
   const size_t N = hn::Lanes(df);
   const float* HWY_RESTRICT p0 = p;
   const float* HWY_RESTRICT p1 = p + p_stride;
   const float* HWY_RESTRICT p2 = p + 2 * p_stride;
   const float* HWY_RESTRICT p3 = p + 3 * p_stride;
-  const uint8_t* HWY_RESTRICT f0 = visible;
-  const uint8_t* HWY_RESTRICT f1 = visible + p_stride;
-  const uint8_t* HWY_RESTRICT f2 = visible + 2 * p_stride;
-  const uint8_t* HWY_RESTRICT f3 = visible + 3 * p_stride;
+  const float* HWY_RESTRICT p4 = p + (kRows > 4 ? 4 : 0) * p_stride;
+  const float* HWY_RESTRICT p5 = p + (kRows > 4 ? 5 : 0) * p_stride;
   float* HWY_RESTRICT o0 = acc;
   float* HWY_RESTRICT o1 = acc + acc_stride;
   float* HWY_RESTRICT o2 = acc + 2 * acc_stride;
   float* HWY_RESTRICT o3 = acc + 3 * acc_stride;
+  float* HWY_RESTRICT o4 = acc + (kRows > 4 ? 4 : 0) * acc_stride;
+  float* HWY_RESTRICT o5 = acc + (kRows > 4 ? 5 : 0) * acc_stride;
+  const auto take = [&](size_t r, size_t j) {
+    if constexpr (kTake == Take::all) return true;
+    else if constexpr (kTake == Take::flagged) return visible[r * p_stride + j] != 0;
+    else return j >= lo[r] && j < hi[r];
+  };
   size_t c = 0;
   for (; c + 2 * N <= dv; c += 2 * N) {
     VF a00 = hn::LoadU(df, o0 + c), a01 = hn::LoadU(df, o0 + c + N);
     VF a10 = hn::LoadU(df, o1 + c), a11 = hn::LoadU(df, o1 + c + N);
     VF a20 = hn::LoadU(df, o2 + c), a21 = hn::LoadU(df, o2 + c + N);
     VF a30 = hn::LoadU(df, o3 + c), a31 = hn::LoadU(df, o3 + c + N);
-    const VT* HWY_RESTRICT row = v + c;
-    for (size_t j = 0; j < w; ++j, row += v_stride) {
+    VF a40 = hn::Zero(df), a41 = hn::Zero(df), a50 = hn::Zero(df), a51 = hn::Zero(df);
+    if constexpr (kRows > 4) {
+      a40 = hn::LoadU(df, o4 + c);
+      a41 = hn::LoadU(df, o4 + c + N);
+      a50 = hn::LoadU(df, o5 + c);
+      a51 = hn::LoadU(df, o5 + c + N);
+    }
+    const VT* HWY_RESTRICT row = v + j0 * v_stride + c;
+    for (size_t j = j0; j < j1; ++j, row += v_stride) {
       const VF v0 = LoadWiden(df, row);
       const VF v1 = LoadWiden(df, row + N);
-      if (!kChecked || f0[j]) {
+      if (take(0, j)) {
         const VF b = hn::Set(df, p0[j]);
         a00 = hn::MulAdd(b, v0, a00);
         a01 = hn::MulAdd(b, v1, a01);
       }
-      if (!kChecked || f1[j]) {
+      if (take(1, j)) {
         const VF b = hn::Set(df, p1[j]);
         a10 = hn::MulAdd(b, v0, a10);
         a11 = hn::MulAdd(b, v1, a11);
       }
-      if (!kChecked || f2[j]) {
+      if (take(2, j)) {
         const VF b = hn::Set(df, p2[j]);
         a20 = hn::MulAdd(b, v0, a20);
         a21 = hn::MulAdd(b, v1, a21);
       }
-      if (!kChecked || f3[j]) {
+      if (take(3, j)) {
         const VF b = hn::Set(df, p3[j]);
         a30 = hn::MulAdd(b, v0, a30);
         a31 = hn::MulAdd(b, v1, a31);
+      }
+      if constexpr (kRows > 4) {
+        if (take(4, j)) {
+          const VF b = hn::Set(df, p4[j]);
+          a40 = hn::MulAdd(b, v0, a40);
+          a41 = hn::MulAdd(b, v1, a41);
+        }
+        if (take(5, j)) {
+          const VF b = hn::Set(df, p5[j]);
+          a50 = hn::MulAdd(b, v0, a50);
+          a51 = hn::MulAdd(b, v1, a51);
+        }
       }
     }
     hn::StoreU(a00, df, o0 + c);
@@ -367,85 +504,123 @@ HWY_INLINE void AccumulatePV4(const float* HWY_RESTRICT p, size_t p_stride, cons
     hn::StoreU(a21, df, o2 + c + N);
     hn::StoreU(a30, df, o3 + c);
     hn::StoreU(a31, df, o3 + c + N);
-  }
-  for (; c + N <= dv; c += N) {
-    VF a0 = hn::LoadU(df, o0 + c), a1 = hn::LoadU(df, o1 + c);
-    VF a2 = hn::LoadU(df, o2 + c), a3 = hn::LoadU(df, o3 + c);
-    const VT* HWY_RESTRICT row = v + c;
-    for (size_t j = 0; j < w; ++j, row += v_stride) {
-      const VF v0 = LoadWiden(df, row);
-      if (!kChecked || f0[j]) a0 = hn::MulAdd(hn::Set(df, p0[j]), v0, a0);
-      if (!kChecked || f1[j]) a1 = hn::MulAdd(hn::Set(df, p1[j]), v0, a1);
-      if (!kChecked || f2[j]) a2 = hn::MulAdd(hn::Set(df, p2[j]), v0, a2);
-      if (!kChecked || f3[j]) a3 = hn::MulAdd(hn::Set(df, p3[j]), v0, a3);
+    if constexpr (kRows > 4) {
+      hn::StoreU(a40, df, o4 + c);
+      hn::StoreU(a41, df, o4 + c + N);
+      hn::StoreU(a50, df, o5 + c);
+      hn::StoreU(a51, df, o5 + c + N);
     }
-    hn::StoreU(a0, df, o0 + c);
-    hn::StoreU(a1, df, o1 + c);
-    hn::StoreU(a2, df, o2 + c);
-    hn::StoreU(a3, df, o3 + c);
   }
-  for (; c < dv; ++c) {  // value_dim not a multiple of the vector length (in-place V only)
-    for (size_t j = 0; j < w; ++j) {
-      const float x = load_element(v + j * v_stride + c);
-      if (!kChecked || f0[j]) o0[c] += p0[j] * x;
-      if (!kChecked || f1[j]) o1[c] += p1[j] * x;
-      if (!kChecked || f2[j]) o2[c] += p2[j] * x;
-      if (!kChecked || f3[j]) o3[c] += p3[j] * x;
+  // Column tails (value_dim not a multiple of 2 vectors; in-place V only): row by row.
+  float* HWY_RESTRICT outs[6] = {o0, o1, o2, o3, o4, o5};
+  const float* HWY_RESTRICT weights[6] = {p0, p1, p2, p3, p4, p5};
+  for (size_t r = 0; r < static_cast<size_t>(kRows); ++r) {
+    size_t cc = c;
+    for (; cc + N <= dv; cc += N) {
+      VF a = hn::LoadU(df, outs[r] + cc);
+      for (size_t j = j0; j < j1; ++j) {
+        if (take(r, j)) a = hn::MulAdd(hn::Set(df, weights[r][j]), LoadWiden(df, v + j * v_stride + cc), a);
+      }
+      hn::StoreU(a, df, outs[r] + cc);
+    }
+    for (; cc < dv; ++cc) {
+      float a = outs[r][cc];
+      for (size_t j = j0; j < j1; ++j) {
+        if (take(r, j)) a += weights[r][j] * load_element(v + j * v_stride + cc);
+      }
+      outs[r][cc] = a;
     }
   }
 }
 
 // ------------------------------------------------------------------ one tile for a row group
 
-// Runs the softmax update and P.V for the kRowGroup rows whose scores are in `s` (wp apart).
-// Inactive rows (padding) get zero weights so the branch-free P.V adds exact zeros to them.
-template <class Exp, typename T, bool kRoundP, typename VT>
+// Runs the softmax update and P.V for the kRows rows whose scores are in `s` (wp apart).
+//   full tile: every active row sees every key: vector update, branch-free P.V (inactive
+//     padding rows get zero weights and add exact zeros to their own scratch rows);
+//   partial tile, no mask: each row sees a range [lo, hi) of the tile: vector update; P.V is
+//     branch-free on the keys every row sees and checks ranges on the edges;
+//   partial tile with a mask (or ALiBi distances beyond 2^23): key-by-key visibility.
+template <int64_t kRows, class Exp, typename T, bool kRoundP, typename VT>
 HWY_INLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible,
                             const RowInfo* rows, float* max, float* sum, float* acc, size_t dvp,
                             const AttentionJob& job, int64_t kb0, size_t w, size_t wp, const VT* v,
                             size_t v_stride, size_t dv) {
   const bool alibi = job.spec->has_alibi;
+  const auto state = [&](int64_t r) { return RowState{max + r, sum + r, acc + r * dvp, dvp}; };
   if (coverage == Coverage::full) {
-    for (int64_t r = 0; r < kRowGroup; ++r) {
+    for (int64_t r = 0; r < kRows; ++r) {
       float* row_scores = s + r * wp;
       if (!rows[r].active) {
         std::memset(row_scores, 0, wp * sizeof(float));
         continue;
       }
-      UpdateRowFull<Exp, T, kRoundP>(row_scores, w, wp, job.scale, rows[r], kb0, alibi,
-                                     RowState{max + r, sum + r, acc + r * dvp, dvp});
+      UpdateRowRange<Exp, T, kRoundP>(row_scores, 0, w, wp, job.scale, rows[r], kb0, alibi, state(r));
     }
-    AccumulatePV4<false>(s, wp, nullptr, v, v_stride, w, dv, acc, dvp);
-  } else {
-    bool any = false;
-    for (int64_t r = 0; r < kRowGroup; ++r) {
-      float* row_scores = s + r * wp;
-      uint8_t* row_visible = visible + r * wp;
-      bool seen = false;
-      if (rows[r].active) {
-        seen = UpdateRowPartial<Exp, T, kRoundP>(row_scores, row_visible, w, wp, job.scale, rows[r], kb0,
-                                                 alibi, RowState{max + r, sum + r, acc + r * dvp, dvp});
-      }
-      if (!seen) std::memset(row_visible, 0, wp);
-      any |= seen;
-    }
-    if (any) AccumulatePV4<true>(s, wp, visible, v, v_stride, w, dv, acc, dvp);
+    AccumulatePV<kRows, Take::all>(s, wp, visible, nullptr, nullptr, v, v_stride, 0, w, dv, acc, dvp);
+    return;
   }
+  bool masked = job.scalar_alibi;
+  for (int64_t r = 0; r < kRows; ++r) masked |= rows[r].active && rows[r].mask != nullptr;
+  if (!masked) {
+    size_t lo[kMaxRowGroup], hi[kMaxRowGroup];
+    size_t union_lo = w, union_hi = 0, common_lo = 0, common_hi = w;
+    bool all_seen = true;
+    for (int64_t r = 0; r < kRows; ++r) {
+      const int64_t begin = std::clamp<int64_t>(rows[r].begin - kb0, 0, static_cast<int64_t>(w));
+      const int64_t end = std::clamp<int64_t>(rows[r].end - kb0, 0, static_cast<int64_t>(w));
+      lo[r] = static_cast<size_t>(begin);
+      hi[r] = static_cast<size_t>(std::max(begin, end));
+      if (!rows[r].active || lo[r] >= hi[r]) {
+        lo[r] = hi[r] = 0;
+        all_seen &= !rows[r].active;  // padding rows may take zeros; real rows may not
+        std::memset(s + r * wp, 0, wp * sizeof(float));
+        continue;
+      }
+      UpdateRowRange<Exp, T, kRoundP>(s + r * wp, lo[r], hi[r], wp, job.scale, rows[r], kb0, alibi, state(r));
+      union_lo = std::min(union_lo, lo[r]);
+      union_hi = std::max(union_hi, hi[r]);
+      common_lo = std::max(common_lo, lo[r]);
+      common_hi = std::min(common_hi, hi[r]);
+    }
+    if (union_lo >= union_hi) return;
+    if (!all_seen || common_lo >= common_hi) {
+      AccumulatePV<kRows, Take::in_range>(s, wp, visible, lo, hi, v, v_stride, union_lo, union_hi, dv, acc, dvp);
+      return;
+    }
+    AccumulatePV<kRows, Take::in_range>(s, wp, visible, lo, hi, v, v_stride, union_lo, common_lo, dv, acc, dvp);
+    AccumulatePV<kRows, Take::all>(s, wp, visible, lo, hi, v, v_stride, common_lo, common_hi, dv, acc, dvp);
+    AccumulatePV<kRows, Take::in_range>(s, wp, visible, lo, hi, v, v_stride, common_hi, union_hi, dv, acc, dvp);
+    return;
+  }
+  bool any = false;
+  for (int64_t r = 0; r < kRows; ++r) {
+    float* row_scores = s + r * wp;
+    uint8_t* row_visible = visible + r * wp;
+    bool seen = false;
+    if (rows[r].active) {
+      seen = UpdateRowPartial<Exp, T, kRoundP>(row_scores, row_visible, w, wp, job.scale, rows[r], kb0, alibi,
+                                               state(r));
+    }
+    if (!seen) std::memset(row_visible, 0, wp);
+    any |= seen;
+  }
+  if (any) AccumulatePV<kRows, Take::flagged>(s, wp, visible, nullptr, nullptr, v, v_stride, 0, w, dv, acc, dvp);
 }
 
 // ------------------------------------------------------------------ rows and outputs
 
 // Fills rows[0, R) for query positions [i0, i0 + rows_per_head) of every head of kv head
-// `kvh` (head-major), pads to a multiple of kRowGroup with inactive rows, widens their
-// queries into q (rows qdim apart, zero-padded), and returns the union of their key ranges.
-template <typename T>
+// `kvh` (head-major), pads to a multiple of kRows with inactive rows, widens their queries into
+// q (rows qdim apart, zero-padded), and returns the union of their key ranges.
+template <int64_t kRows, typename T>
 HWY_INLINE KeyRange PrepareRows(const AttentionJob& job, int64_t b, int64_t kvh, int64_t i0,
                                 int64_t rows_per_head, size_t qdim, std::vector<RowInfo>& rows, float* q) {
   const AttentionSpec& spec = *job.spec;
   const AttentionShape& s = spec.shape;
   const int64_t group = group_size(s);
   const int64_t count = group * rows_per_head;
-  const int64_t padded = round_up(count, kRowGroup);
+  const int64_t padded = round_up(count, kRows);
   rows.assign(static_cast<size_t>(padded), RowInfo{});
   std::memset(q, 0, static_cast<size_t>(padded) * qdim * sizeof(float));
   KeyRange all{s.kv_len, 0};

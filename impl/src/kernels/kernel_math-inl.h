@@ -38,9 +38,27 @@ inline constexpr bool kNativeF16 = false;
 
 // ------------------------------------------------------------------ exp
 
-// Highway's Exp on [-104.5, 0]: it returns 0 below -104 by itself; the clamp keeps -inf (an
-// invisible key's score) out of its float-to-int conversion.
-HWY_INLINE VF FastExpV(DF df, VF x) { return hn::Exp(df, hn::Max(x, hn::Set(df, -104.5f))); }
+// exp(x) for x <= 0 in 17 vector operations. Range reduction x = n ln2 + r, |r| <= ln2 / 2:
+// n = round(x / ln 2) by the 1.5 * 2^23 shifter (whose low bits then hold n + 64), r by
+// Cody-Waite with a two-part ln 2; exp(r) by Highway's contrib polynomial (its ExpPoly:
+// r + r^2 P5(r), Estrin); the scaling adds n + 64 to the exponent field (always normal there)
+// and multiplies by 2^-64, exact for normal results and one correct rounding for subnormal
+// ones. Inputs below -104.5 are clamped (every exp there rounds to +0, as the clamped value
+// does), which also keeps -inf out. Highway's own Exp uses the same reduction and polynomial
+// but a saturating float-to-int conversion, two power-of-two products and a final select.
+HWY_INLINE VF FastExpV(DF df, VF x) {
+  const hn::RebindToUnsigned<DF> du;
+  x = hn::Max(x, hn::Set(df, -104.5f));
+  const VF shifter = hn::Set(df, 12582912.0f + 64.0f);  // 1.5 * 2^23 + 64
+  const VF t = hn::MulAdd(x, hn::Set(df, 1.44269504088896341f), shifter);
+  const VF n = hn::Sub(t, shifter);  // exact: an integer in [-151, 0]
+  VF r = hn::MulAdd(n, hn::Set(df, -0.693145751953125f), x);
+  r = hn::MulAdd(n, hn::Set(df, -1.428606765330187045e-6f), r);
+  const VF y = hn::Add(hn::impl::ExpImpl<float>().ExpPoly(df, r), hn::Set(df, 1.0f));
+  // bits(t) = bits(1.5 * 2^23) + 64 + n; shifted by 23 only (64 + n) << 23 survives (mod 2^32).
+  const VF scaled = hn::BitCast(df, hn::Add(hn::BitCast(du, y), hn::ShiftLeft<23>(hn::BitCast(du, t))));
+  return hn::Mul(scaled, hn::Set(df, 0x1p-64f));
+}
 
 // The two exps a kernel may use. kVectorized: evaluate a whole row with vector code.
 struct FastExp {
@@ -89,21 +107,21 @@ HWY_INLINE VF RoundToStorage(DF df, VF x) {
 
 // ------------------------------------------------------------------ widening and narrowing
 
-// N elements of storage type T at p (unaligned), as f32 lanes. Exact.
-template <typename T>
-HWY_INLINE VF LoadWiden(DF df, const T* HWY_RESTRICT p) {
+// Lanes(d) elements of storage type T at p (unaligned), as f32 lanes. Exact.
+template <class D, typename T>
+HWY_INLINE hn::Vec<D> LoadWiden(D d, const T* HWY_RESTRICT p) {
   if constexpr (std::is_same_v<T, float>) {
-    return hn::LoadU(df, p);
+    return hn::LoadU(d, p);
   } else if constexpr (std::is_same_v<T, bfloat16>) {
-    const hn::Rebind<hwy::bfloat16_t, DF> dbf;
-    return hn::PromoteTo(df, hn::LoadU(dbf, reinterpret_cast<const hwy::bfloat16_t*>(p)));
+    const hn::Rebind<hwy::bfloat16_t, D> dbf;
+    return hn::PromoteTo(d, hn::LoadU(dbf, reinterpret_cast<const hwy::bfloat16_t*>(p)));
   } else if constexpr (kNativeF16) {
-    const hn::Rebind<hwy::float16_t, DF> dh;
-    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+    const hn::Rebind<hwy::float16_t, D> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
   } else {
     HWY_ALIGN float lanes[64];  // >= the lanes of any target
-    for (size_t i = 0; i < hn::Lanes(df); ++i) lanes[i] = load_element(p + i);
-    return hn::Load(df, lanes);
+    for (size_t i = 0; i < hn::Lanes(d); ++i) lanes[i] = load_element(p + i);
+    return hn::Load(d, lanes);
   }
 }
 

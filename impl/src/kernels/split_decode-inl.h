@@ -34,7 +34,7 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
   const int64_t b = rest / job.q_blocks / s.kv_heads;
   const int64_t i0 = qb * job.q_block;
   const int64_t rows_per_head = std::min(job.q_block, s.q_len - i0);
-  const int64_t padded_rows = round_up(group_size(s) * rows_per_head, kRowGroup);
+  const int64_t padded_rows = round_up(group_size(s) * rows_per_head, kDecodeRows);
   const DF df;
   const size_t dim = static_cast<size_t>(s.head_dim);
   const size_t qdim = static_cast<size_t>(round_up(s.head_dim, static_cast<int64_t>(hn::Lanes(df))));
@@ -44,7 +44,7 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
   const size_t rows_n = static_cast<size_t>(padded_rows);
 
   float* q = ws.q.get(rows_n * qdim);
-  const KeyRange keys = PrepareRows<T>(job, b, kvh, i0, rows_per_head, qdim, ws.rows, q);
+  const KeyRange keys = PrepareRows<kDecodeRows, T>(job, b, kvh, i0, rows_per_head, qdim, ws.rows, q);
   const RowInfo* rows = ws.rows.data();
   float* acc = ws.acc.zeroed(rows_n * dvp);
   float* max = ws.max.get(rows_n);
@@ -53,8 +53,8 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
     max[r] = kNegInf;
     sum[r] = 0.0f;
   }
-  float* scores = ws.scores.get(kRowGroup * wp);
-  ws.visible.resize(kRowGroup * wp);
+  float* scores = ws.scores.get(kDecodeRows * wp);
+  ws.visible.resize(kDecodeRows * wp);
   uint8_t* visible = ws.visible.data();
 
   const int64_t kv_base = (b * s.kv_heads + kvh) * job.kv_stride;
@@ -64,12 +64,13 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
   const int64_t hi = std::min(std::min((chunk + 1) * job.chunk, s.kv_len), keys.end);
   for (int64_t kb0 = lo / job.k_block * job.k_block; kb0 < hi; kb0 += job.k_block) {
     const int64_t w = std::min(kb0 + job.k_block, hi) - kb0;
-    for (int64_t g = 0; g < padded_rows; g += kRowGroup) {
-      const Coverage coverage = Classify(rows + g, kb0, w, job.scalar_alibi);
+    for (int64_t g = 0; g < padded_rows; g += kDecodeRows) {
+      const Coverage coverage = Classify<kDecodeRows>(rows + g, kb0, w, job.scalar_alibi);
       if (coverage == Coverage::none) continue;
+      // The first group's pass prefetches the tile's V rows for every group's P.V.
       ScoresDirect4(q + static_cast<size_t>(g) * qdim, qdim, k + kb0 * s.head_dim, dim, static_cast<size_t>(w),
-                    wp, scores);
-      AbsorbGroup<Exp, T, false>(coverage, scores, visible, rows + g, max + g, sum + g, acc + g * dvp, dvp, job,
+                    wp, scores, v + kb0 * s.value_dim, g == 0 ? dv * sizeof(T) : 0);
+      AbsorbGroup<kDecodeRows, Exp, T, false>(coverage, scores, visible, rows + g, max + g, sum + g, acc + g * dvp, dvp, job,
                                  kb0, static_cast<size_t>(w), wp, v + kb0 * s.value_dim, dv, dv);
     }
   }

@@ -1,0 +1,32 @@
+// This machine's attainable peaks, measured in the running binary so every "fraction of peak"
+// a benchmark reports divides by a number from the same run on the same (shared, noisy) box:
+//   - f32 FMA throughput: 12 independent FMA chains per thread on the best SIMD target
+//     (AVX2: 12 x 8 lanes; Zen3 retires 2 FMAs per cycle with 4 cycles of latency, so 8+
+//     chains keep both pipes full), 2 flops per lane;
+//   - streaming read bandwidth: a 512 MiB buffer (far beyond any L3) summed with vector loads,
+//     each thread over its own contiguous share as 4 concurrent streams.
+#pragma once
+
+#include <string>
+
+namespace attncheck::bench {
+
+struct Peaks {
+  double fma_gflops = 0;
+  double read_gbytes = 0;
+};
+
+// One short measurement each (a few ms of FMAs; one pass over 512 MiB).
+double sample_fma_gflops(int threads);
+double sample_read_gbytes(int threads);
+
+// The best of every sample taken so far in this process for `threads` threads (at least
+// five of each are taken on first use). Benchmarks take more samples between their own
+// iterations, so a ratio's numerator and denominator see the same spells of load.
+Peaks machine_peaks(int threads);
+void record_peak_samples(int threads);
+
+// The SIMD target the peak loops (and the kernels) dispatch to, e.g. "AVX2".
+std::string peak_target_name();
+
+}  // namespace attncheck::bench

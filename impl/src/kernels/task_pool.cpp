@@ -1,0 +1,125 @@
+#include "task_pool.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "attention_plan.hpp"
+
+namespace attncheck::kernels {
+namespace {
+
+Workspace& thread_workspace() {
+  thread_local Workspace workspace;
+  return workspace;
+}
+
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  void run(int64_t count, int threads, TaskBody body, const void* job) {
+    std::lock_guard<std::mutex> serial(call_mutex_);  // one call at a time
+    const int helpers = static_cast<int>(std::min<int64_t>(threads, count)) - 1;
+    std::unique_lock<std::mutex> lock(mutex_);
+    // A worker that woke too late for the previous call may still be looking at its state.
+    finished_.wait(lock, [&] { return busy_ == 0; });
+    while (static_cast<int>(workers_.size()) < helpers) {
+      workers_.emplace_back([this, index = static_cast<int>(workers_.size())] { work(index); });
+    }
+    body_ = body;
+    job_ = job;
+    count_ = count;
+    helpers_ = helpers;
+    next_.store(0, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    ++generation_;
+    lock.unlock();
+    wake_.notify_all();
+    drain(thread_workspace());
+    lock.lock();
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == count_ && busy_ == 0; });
+  }
+
+ private:
+  // Takes tasks until none is left.
+  void drain(Workspace& workspace) {
+    for (;;) {
+      const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= count_) return;
+      body_(job_, t, workspace);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == count_) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.notify_all();
+      }
+    }
+  }
+
+  void work(int index) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || (generation_ != seen && index < helpers_); });
+      if (stopping_) return;
+      seen = generation_;
+      ++busy_;
+      lock.unlock();
+      drain(thread_workspace());
+      lock.lock();
+      --busy_;
+      if (busy_ == 0) finished_.notify_all();
+    }
+  }
+
+  std::mutex call_mutex_;
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+  uint64_t generation_ = 0;
+  int helpers_ = 0;
+  int busy_ = 0;  // workers inside drain(): the call's state must outlive them
+  TaskBody body_ = nullptr;
+  const void* job_ = nullptr;
+  int64_t count_ = 0;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> done_{0};
+};
+
+Pool& pool() {
+  static Pool instance;
+  return instance;
+}
+
+}  // namespace
+
+void run_in_pool(int64_t count, int threads, TaskBody body, const void* job) {
+  if (count <= 0) return;
+  if (threads <= 1 || count == 1) {
+    Workspace& workspace = thread_workspace();
+    for (int64_t t = 0; t < count; ++t) body(job, t, workspace);
+    return;
+  }
+  pool().run(count, threads, body, job);
+}
+
+int default_thread_count() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace attncheck::kernels
