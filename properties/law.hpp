@@ -56,7 +56,8 @@ struct Law {
   std::string family;     // "MaskLeakage"
   std::string name;       // "ChangingInvisibleKeysLeavesOutputBitIdentical"
   std::string statement;  // the law in one sentence, with its tolerance
-  int cases = 50;         // cases per kernel in the default run (ATTNCHECK_SOAK raises it)
+  int cases = 50;         // cases per kernel in the default run
+  int soak_cases = 10000; // cases per kernel under ATTNCHECK_SOAK=1
   std::function<bool(const KernelInfo&)> applies;
   // One case: draws inputs with rapidcheck generators (*gen), fails through LawRun::fail or
   // RC_ASSERT.
@@ -80,8 +81,8 @@ struct LawOutcome {
   int cases = 0;
 };
 
-// Cases for a law: ATTNCHECK_SOAK (1: 10,000; N > 1: N), else RC_PARAMS' max_success when
-// given, else the law's default.
+// Cases for a law: ATTNCHECK_SOAK (1: the law's soak_cases, 10,000 unless a case is itself
+// a large sample; N > 1: N), else RC_PARAMS' max_success when given, else the law's default.
 int cases_for(const Law& law);
 
 // The seed: RC_PARAMS' seed when given; else a fixed seed derived from the law's id, so

@@ -145,7 +145,9 @@ void check_masked_weights_zero(LawRun& run) {
     const std::vector<uint8_t> sees = visible_keys(problem, row);
     const auto weights = output_row(got, s, row);
     for (int64_t j = 0; j < s.kv_len; ++j) {
-      if (sees[j] || weights[j] == 0.0f) continue;
+      if (sees[j]) continue;
+      run.count("invisible weights");
+      if (weights[j] == 0.0f) continue;
       char what[160];
       std::snprintf(what, sizeof what, "the weight of invisible key %lld is %.9g, not 0",
                     static_cast<long long>(j), weights[j]);
@@ -287,6 +289,14 @@ void check_prefix(LawRun& run) {
   }
 }
 
+// A run must have exercised the law's subject at least once.
+std::function<std::string(const LawRun&)> requires_count(std::string key) {
+  return [key](const LawRun& run) {
+    return run.count_of(key) > 0 ? std::string() : "no case had any " + key + " in " +
+                                                      std::to_string(run.count_of("cases")) + " cases";
+  };
+}
+
 Law make(const char* name, const char* statement, int cases, void (*check)(LawRun&), bool needs_causal = false) {
   Law law;
   law.family = "MaskLeakage";
@@ -308,13 +318,16 @@ std::vector<Law> mask_leakage_laws() {
                       "setting the keys and values a query cannot see to NaN, +-inf or +-max leaves the O and "
                       "LSE rows of every query that cannot see them bit-identical",
                       100, check_invisible_keys));
+  laws.back().finish = requires_count("planted keys");
   laws.push_back(make("MaskedWeightsAreExactlyZero",
                       "with identity values, the output (weight) of every key a query cannot see is exactly 0",
                       100, check_masked_weights_zero));
+  laws.back().finish = requires_count("invisible weights");
   laws.push_back(make("QueriesWithNoVisibleKeyReturnZerosAndMinusInfLse",
                       "a query that sees no key returns +0 in every element and LSE = -inf, with NaN in every "
                       "slot it cannot see",
                       100, check_empty_rows));
+  laws.back().finish = requires_count("empty rows");
   laws.push_back(make("AppendingLaterTokensLeavesEarlierRowsUnchanged",
                       "under causal masking, appending queries and keys leaves the O and LSE rows of the "
                       "earlier queries bit-identical",

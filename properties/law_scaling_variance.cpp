@@ -35,6 +35,8 @@ namespace {
 constexpr int64_t kSamples = int64_t{1} << 16;
 constexpr int64_t kHeadsPerRun = int64_t{1} << 13;
 constexpr double kCaseFalseFailure = 1e-10;
+// A case is 2^16 samples (about a second); the soak runs 200 of them, 1.3e7 samples.
+constexpr int kSoakVarianceCases = 200;
 constexpr double kRoundingMargin = 0.01;
 constexpr int64_t kHeadDims[] = {2, 1, 3, 5, 8, 16, 17, 33, 48, 64};
 
@@ -195,6 +197,7 @@ std::vector<Law> scaling_variance_laws() {
         "with the default scale and i.i.d. N(0,1) q, k, the mean of score^2 over 2^16 one-key queries lies in "
         "1 +- t (false-failure probability <= 1e-10 per case)";
     law.cases = 4;
+    law.soak_cases = kSoakVarianceCases;
     law.applies = [](const KernelInfo& k) { return k.forward != nullptr && k.has(kLse); };
     law.check_case = [](LawRun& run) { check_variance(run, false); };
     law.summary = variance_summary;
@@ -208,6 +211,7 @@ std::vector<Law> scaling_variance_laws() {
         "with scale 1 and i.i.d. N(0,1) q, k, the mean of (q.k)^2 / head_dim over 2^16 one-key queries lies "
         "in 1 +- t (false-failure probability <= 1e-10 per case)";
     law.cases = 4;
+    law.soak_cases = kSoakVarianceCases;
     law.applies = [](const KernelInfo& k) { return k.forward != nullptr && k.has(kLse) && k.has(kCustomScale); };
     law.check_case = [](LawRun& run) { check_variance(run, true); };
     law.summary = variance_summary;

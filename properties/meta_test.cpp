@@ -27,7 +27,7 @@ namespace {
 
 // A mutant gets more cases than the default run, so a rare trigger still shows; the search
 // stops at the first failure.
-int rejection_cases(const Law& law) { return std::max(law.cases * 3, 100); }
+int rejection_cases(const Law& law) { return std::max(law.cases * 5, 200); }
 
 std::string slashed(const Law& law) { return law.family + "/" + law.name; }
 
