@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attncheck/half.hpp"
@@ -59,16 +60,15 @@ struct UlpStats {
 float from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
 
 // The inputs: every `stride`-th float of [-104, -0] by bit pattern, plus every float of
-// [-88, -87] (exp crosses into subnormals at -87.34) and [-104, -103] (into zero at -103.97).
+// [-88, -87] (exp crosses into subnormals at -87.34), [-104, -103] (into zero at -103.97) and
+// [-6, -5.5], where the exhaustive sweep found every target's worst case.
 std::vector<float> exp_inputs(uint32_t stride) {
   std::vector<float> xs;
   const uint32_t first = 0x80000000u;                      // -0
   const uint32_t last = std::bit_cast<uint32_t>(-104.0f);  // bits grow with magnitude
   for (uint64_t b = first; b <= last; b += stride) xs.push_back(from_bits(static_cast<uint32_t>(b)));
-  for (float lo : {-88.0f, -104.0f}) {
-    for (uint32_t b = std::bit_cast<uint32_t>(lo + 1.0f); b <= std::bit_cast<uint32_t>(lo); ++b) {
-      xs.push_back(from_bits(b));
-    }
+  for (const auto& [hi, lo] : {std::pair{-87.0f, -88.0f}, std::pair{-103.0f, -104.0f}, std::pair{-5.5f, -6.0f}}) {
+    for (uint32_t b = std::bit_cast<uint32_t>(hi); b <= std::bit_cast<uint32_t>(lo); ++b) xs.push_back(from_bits(b));
   }
   return xs;
 }

@@ -9,6 +9,10 @@
 //   - NaN in an invisible K or V slot never reaches O; a row that sees no key gives +0, -inf.
 // Each law is also run against a deliberately broken kernel, which it must reject.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <cstdio>
@@ -585,6 +589,31 @@ TEST(OptimizedKernelLaws, RejectNegativeTileSizesAndThreadCountsByName) {
       }
     }
   }
+}
+
+// The kernels' worker threads do not survive fork(); a child must still be able to run them
+// (its own pool starts), not wait forever for workers that are not there.
+TEST(OptimizedKernelLaws, RunWithSeveralThreadsInAForkedChild) {
+  const Problem problem = threading_problem(DType::f32);
+  const KernelInfo& kernel = tiled_f32();
+  const KernelResult parent = run_kernel(kernel, problem, {.threads = 2});  // starts the workers
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const KernelResult again = run_kernel(kernel, problem, {.threads = 2});
+    _exit(first_difference(parent, again).empty() ? 0 : 1);
+  }
+  int status = -1;
+  for (int waited_ms = 0; waited_ms < 60000; waited_ms += 10) {
+    if (waitpid(child, &status, WNOHANG) == child) break;
+    usleep(10000);
+  }
+  if (!WIFEXITED(status)) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    FAIL() << "the forked child did not finish within 60 s";
+  }
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's result differs from the parent's";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDtypes, OptimizedKernels, ::testing::Values(DType::f32, DType::f16, DType::bf16),

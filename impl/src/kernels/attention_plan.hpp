@@ -19,7 +19,7 @@
 
 namespace attncheck::kernels {
 
-// Tuned defaults (docs/performance.md, "Tuning"): key tiles of 64 keep the packed K^T and V
+// Tuned defaults (docs/performance.md, "What limits each kernel"): key tiles of 64 keep the packed K^T and V
 // tiles at 32 KiB each for D = 128 (128-key tiles spill to L2 and ran ~10% slower), and 96
 // query positions per head (a multiple of the 6-row micro-kernel) amortise the packing over
 // 96 x group rows; decode splits the cache into chunks of 1024 keys.

@@ -1,5 +1,6 @@
 #include "task_pool.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -22,14 +23,6 @@ Workspace& thread_workspace() {
 
 class Pool {
  public:
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
-  }
 
   void run(int64_t count, int threads, TaskBody body, const void* job) {
     std::lock_guard<std::mutex> serial(call_mutex_);  // one call at a time
@@ -72,8 +65,7 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return stopping_ || (generation_ != seen && index < helpers_); });
-      if (stopping_) return;
+      wake_.wait(lock, [&] { return generation_ != seen && index < helpers_; });
       seen = generation_;
       ++busy_;
       lock.unlock();
@@ -88,7 +80,6 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, finished_;
   std::vector<std::thread> workers_;
-  bool stopping_ = false;
   uint64_t generation_ = 0;
   int helpers_ = 0;
   int busy_ = 0;  // workers inside drain(): the call's state must outlive them
@@ -99,9 +90,22 @@ class Pool {
   std::atomic<int64_t> done_{0};
 };
 
+// The pool lives for the whole process: its workers sleep until exit, so no destructor has
+// to stop threads while static objects are torn down. A child of fork() has none of the
+// parent's workers, so it starts a pool of its own (the parent's stays reachable, unused).
+Pool* g_pool = nullptr;
+Pool* g_parent_pool = nullptr;
+std::once_flag g_pool_once;
+
 Pool& pool() {
-  static Pool instance;
-  return instance;
+  std::call_once(g_pool_once, [] {
+    g_pool = new Pool;
+    pthread_atfork(nullptr, nullptr, [] {
+      g_parent_pool = g_pool;
+      g_pool = new Pool;
+    });
+  });
+  return *g_pool;
 }
 
 }  // namespace
