@@ -129,7 +129,7 @@ void record(int threads, double fma, double read) {
 
 }  // namespace
 
-double sample_fma_gflops(int threads) { return fma_sample(threads, 2'000'000); }
+double sample_fma_gflops(int threads) { return fma_sample(threads, 20'000'000); }
 double sample_read_gbytes(int threads) { return read_sample(threads); }
 
 void record_peak_samples(int threads) { record(threads, sample_fma_gflops(threads), sample_read_gbytes(threads)); }

@@ -16,7 +16,8 @@ struct Peaks {
   double read_gbytes = 0;
 };
 
-// One short measurement each (a few ms of FMAs; one pass over 512 MiB).
+// One measurement each, tens of milliseconds like the kernels timed against them (so both
+// see similar spells of load): 20M steps of the FMA chains; one pass over 512 MiB.
 double sample_fma_gflops(int threads);
 double sample_read_gbytes(int threads);
 

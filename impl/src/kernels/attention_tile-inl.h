@@ -1,6 +1,8 @@
 // Per-target building blocks of the optimized kernels (tiled_*.cpp, decode_*.cpp): tile
 // packing, the register-blocked Q.K^T and P.V micro-kernels, the online-softmax row update and
-// the final normalisation. Included once per Highway target through foreach_target.h.
+// the final normalisation. Included once per Highway target through foreach_target.h. The
+// building blocks are HWY_NOINLINE: each runs on a whole tile, so a call costs nothing, while
+// inlining every instance into every task multiplied the compile time (and code size).
 //
 // Online softmax (Milakov & Gimelshein 2018; FlashAttention-2, Dao 2023). Each row keeps
 //   m   = max of the visible scores seen so far (-inf before the first),
@@ -89,7 +91,7 @@ HWY_INLINE void TransposeBlock(D d, V& r0, V& r1, V& r2, V& r3, V& r4, V& r5, V&
 // micro-kernel never reads stale values (their scores are discarded anyway). Whole blocks of
 // B x B (B = 8, or 4 on 128-bit targets) go through register transposes; the edges are scalar.
 template <typename T>
-HWY_INLINE void PackKeysTransposed(const T* HWY_RESTRICT k, size_t w, size_t dim, size_t wp,
+HWY_NOINLINE void PackKeysTransposed(const T* HWY_RESTRICT k, size_t w, size_t dim, size_t wp,
                                    float* HWY_RESTRICT kt, float* HWY_RESTRICT /*staging*/) {
   size_t j = 0;
 #if HWY_TARGET != HWY_SCALAR
@@ -141,7 +143,7 @@ HWY_INLINE void PackKeysTransposed(const T* HWY_RESTRICT k, size_t w, size_t dim
 
 // vt[j * dvp + c] = V[j][c] for j < w, c < dv (widened); columns [dv, dvp) must already be 0.
 template <typename T>
-HWY_INLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_t dvp, float* HWY_RESTRICT vt) {
+HWY_NOINLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_t dvp, float* HWY_RESTRICT vt) {
   for (size_t j = 0; j < w; ++j) WidenRow(v + j * dv, dv, vt + j * dvp);
 }
 
@@ -150,7 +152,7 @@ HWY_INLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_t 
 // s[r * wp + j] = sum_d q[r * dim + d] * kt[d * wp + j] for the 6 rows r and every j < wp.
 // Register blocking: 6 rows x 2 vectors of keys (12 FMA chains); each score accumulates d in
 // order with one FMA per term (error gamma_dim, as any summation order).
-HWY_INLINE void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
+inline HWY_NOINLINE void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
                               size_t wp, float* HWY_RESTRICT s) {
   const DF df;
   const size_t N = hn::Lanes(df);
@@ -223,7 +225,7 @@ HWY_INLINE void PrefetchRow(const T* row, size_t bytes) {
 }
 
 template <typename T>
-HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
+HWY_NOINLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
                               size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
                               size_t prefetch_row_bytes) {
   const DF df;
@@ -315,7 +317,7 @@ struct RowState {
 // Scores x (already scaled and biased, -inf where invisible) become the tile's weights
 // exp(x - m') in place, and the row state absorbs the tile. tile_max = max x > -inf.
 template <class Exp, typename T, bool kRoundP>
-HWY_INLINE void AbsorbTile(float* HWY_RESTRICT x, size_t wp, float tile_max, const RowState& st) {
+HWY_NOINLINE void AbsorbTile(float* HWY_RESTRICT x, size_t wp, float tile_max, const RowState& st) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const float m = *st.max;
@@ -361,7 +363,7 @@ HWY_INLINE void AbsorbTile(float* HWY_RESTRICT x, size_t wp, float tile_max, con
 // The same operations, in the same order, as the dense kernel: round(scale * dot), then
 // + round(-slope * |p - j|); the select is exact, so a key's x is the same in every path.
 template <class Exp, typename T, bool kRoundP>
-HWY_INLINE void UpdateRowRange(float* HWY_RESTRICT s, size_t lo, size_t hi, size_t wp, float scale,
+HWY_NOINLINE void UpdateRowRange(float* HWY_RESTRICT s, size_t lo, size_t hi, size_t wp, float scale,
                                const RowInfo& row, int64_t kb0, bool alibi, const RowState& st) {
   const DF df;
   const size_t N = hn::Lanes(df);
@@ -386,7 +388,7 @@ HWY_INLINE void UpdateRowRange(float* HWY_RESTRICT s, size_t lo, size_t hi, size
 // A row of a partial tile: visibility key by key (range, mask), flags for the checked P.V.
 // Returns false, leaving the state untouched, when the row sees no key of the tile.
 template <class Exp, typename T, bool kRoundP>
-HWY_INLINE bool UpdateRowPartial(float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible, size_t w, size_t wp,
+HWY_NOINLINE bool UpdateRowPartial(float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible, size_t w, size_t wp,
                                  float scale, const RowInfo& row, int64_t kb0, bool alibi, const RowState& st) {
   float tile_max = kNegInf;
   for (size_t j = 0; j < wp; ++j) {
@@ -421,7 +423,7 @@ enum class Take { all, flagged, in_range };
 // Register blocking: kRows rows x 2 vectors of columns; keys in increasing order, one FMA each,
 // so consecutive calls over adjacent key ranges add exactly what one call over their union would.
 template <int64_t kRows, Take kTake, typename VT>
-HWY_INLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, const uint8_t* HWY_RESTRICT visible,
+HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, const uint8_t* HWY_RESTRICT visible,
                              const size_t* HWY_RESTRICT lo, const size_t* HWY_RESTRICT hi, const VT* HWY_RESTRICT v,
                              size_t v_stride, size_t j0, size_t j1, size_t dv, float* HWY_RESTRICT acc,
                              size_t acc_stride) {
@@ -542,7 +544,7 @@ HWY_INLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, const
 //     branch-free on the keys every row sees and checks ranges on the edges;
 //   partial tile with a mask (or ALiBi distances beyond 2^23): key-by-key visibility.
 template <int64_t kRows, class Exp, typename T, bool kRoundP, typename VT>
-HWY_INLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible,
+HWY_NOINLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t* HWY_RESTRICT visible,
                             const RowInfo* rows, float* max, float* sum, float* acc, size_t dvp,
                             const AttentionJob& job, int64_t kb0, size_t w, size_t wp, const VT* v,
                             size_t v_stride, size_t dv) {
@@ -614,7 +616,7 @@ HWY_INLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t* H
 // `kvh` (head-major), pads to a multiple of kRows with inactive rows, widens their queries into
 // q (rows qdim apart, zero-padded), and returns the union of their key ranges.
 template <int64_t kRows, typename T>
-HWY_INLINE KeyRange PrepareRows(const AttentionJob& job, int64_t b, int64_t kvh, int64_t i0,
+HWY_NOINLINE KeyRange PrepareRows(const AttentionJob& job, int64_t b, int64_t kvh, int64_t i0,
                                 int64_t rows_per_head, size_t qdim, std::vector<RowInfo>& rows, float* q) {
   const AttentionSpec& spec = *job.spec;
   const AttentionShape& s = spec.shape;
@@ -651,7 +653,7 @@ HWY_INLINE KeyRange PrepareRows(const AttentionJob& job, int64_t b, int64_t kvh,
 
 // O row = acc / l rounded to T, LSE = m + log(l); a row that saw no key gets +0 and -inf.
 template <typename T>
-HWY_INLINE void FinishRow(const AttentionJob& job, int64_t out_row, const float* acc, float m, float l,
+HWY_NOINLINE void FinishRow(const AttentionJob& job, int64_t out_row, const float* acc, float m, float l,
                           float* staging) {
   const size_t dv = static_cast<size_t>(job.spec->shape.value_dim);
   T* out = static_cast<T*>(job.outputs.o) + out_row * job.spec->shape.value_dim;
