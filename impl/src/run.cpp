@@ -100,6 +100,7 @@ KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
                         const KernelOptions& options) {
   if (kernel.forward == nullptr) throw std::invalid_argument(kernel.name + " has no forward entry point");
   require_runnable(kernel, problem);
+  validate(options);
   const StorageBuffer q = StorageBuffer::encode(kernel.dtype, problem.q);
   const StorageBuffer k = StorageBuffer::encode(kernel.dtype, problem.k);
   const StorageBuffer v = StorageBuffer::encode(kernel.dtype, problem.v);
@@ -113,6 +114,7 @@ KernelResult run_decode(const KernelInfo& kernel, const Problem& problem, int64_
                         const KernelOptions& options) {
   if (kernel.decode == nullptr) throw std::invalid_argument(kernel.name + " has no decode entry point");
   require_runnable(kernel, problem);
+  validate(options);
   const AttentionShape& s = problem.spec.shape;
   if (capacity == 0) capacity = s.kv_len + 7;
   if (capacity < s.kv_len) throw std::invalid_argument("run_decode: capacity below kv_len");

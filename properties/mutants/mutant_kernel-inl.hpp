@@ -134,7 +134,8 @@ void fold_keys(const AttentionSpec& spec, const VisibilityInputs& vis, const Key
     scores.assign(j1 - j0, kMasked);
     float block_max = kMasked;
     for (int64_t j = j0; j < j1; ++j) {
-      if (mask_row != nullptr && mask_row[j] == 0) continue;
+      // j == kv_len only in the decode_reads_past_cache_end mutant: a cache slot the mask has no entry for.
+      if (mask_row != nullptr && j < s.kv_len && mask_row[j] == 0) continue;
       float x = score<T, bug>(query, keys + j * s.head_dim, s.head_dim, scale);
       if (spec.has_alibi) x -= slope * static_cast<float>(alibi_distance(s, i, j));
       scores[j - j0] = x;

@@ -36,6 +36,12 @@ struct KernelOptions {
   int64_t kv_splits = 0;  // decode: how many pieces the cache length is split into
 };
 
+// Rejects a negative option with std::invalid_argument naming the field
+// ("KernelOptions.q_block: ..."). run_kernel and run_decode check every kernel's options with
+// it before the call, so an out-of-tree kernel may take them as valid; the built-in kernels
+// check too, since they are also called directly.
+void validate(const KernelOptions& options);
+
 // A KV cache's storage as a decode kernel sees it: K [batch, kv_heads, capacity, head_dim] and
 // V [batch, kv_heads, capacity, value_dim] in the kernel's dtype. Only positions below
 // spec.shape.kv_len hold tokens; the slots after them must never reach the result.

@@ -1,19 +1,11 @@
 #include "attention_plan.hpp"
 
 #include <algorithm>
-#include <stdexcept>
-#include <string>
 
 namespace attncheck::kernels {
 namespace {
 
-int64_t tile_option(int64_t value, int64_t fallback, const char* field) {
-  if (value < 0) {
-    throw std::invalid_argument(std::string("KernelOptions.") + field + ": must be >= 0 (0 = default), got " +
-                                std::to_string(value));
-  }
-  return value == 0 ? fallback : value;
-}
+int64_t tile_option(int64_t value, int64_t fallback) { return value == 0 ? fallback : value; }
 
 }  // namespace
 
@@ -21,18 +13,15 @@ AttentionJob plan_job(const AttentionSpec& spec, const VisibilityInputs& visibil
                       const AttentionOutputs& outputs, const KernelOptions& options,
                       int64_t default_q_block, int64_t default_k_block) {
   validate(spec, visibility);
-  if (options.threads < 0) {
-    throw std::invalid_argument("KernelOptions.threads: must be >= 0 (0 = all), got " +
-                                std::to_string(options.threads));
-  }
+  validate(options);
   const AttentionShape& s = spec.shape;
   AttentionJob job;
   job.spec = &spec;
   job.visibility = visibility;
   job.outputs = outputs;
   job.scale = static_cast<float>(effective_scale(spec));
-  job.q_block = std::min(tile_option(options.q_block, default_q_block, "q_block"), s.q_len);
-  job.k_block = tile_option(options.k_block, default_k_block, "k_block");
+  job.q_block = std::min(tile_option(options.q_block, default_q_block), s.q_len);
+  job.k_block = tile_option(options.k_block, default_k_block);
   // A tile never holds more than kv_len keys, so a larger k_block costs no memory.
   job.tile_keys = std::min(job.k_block, s.kv_len);
   job.q_blocks = ceil_div(s.q_len, job.q_block);

@@ -17,10 +17,6 @@ void run_split_decode(const AttentionSpec& spec, const void* q, const KvCacheVie
     throw std::invalid_argument("KvCacheView.capacity: " + std::to_string(cache.capacity) +
                                 " is below kv_len " + std::to_string(s.kv_len));
   }
-  if (options.kv_splits < 0) {
-    throw std::invalid_argument("KernelOptions.kv_splits: must be >= 0 (0 = default), got " +
-                                std::to_string(options.kv_splits));
-  }
   job.q = q;
   job.k = cache.k;
   job.v = cache.v;
