@@ -543,6 +543,32 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
     else return j >= lo[r] && j < hi[r];
   };
   size_t c = 0;
+  if constexpr (kRows == 4 && hn::MaxLanes(DF()) == 16) {
+    // 512-bit vectors: 4 rows x 4 vectors of columns (16 accumulators of 32 registers), so each
+    // broadcast weight serves 4 FMAs and a tile's V rows are walked half as often (decode).
+    // Each element still adds its keys in increasing order, one FMA each: the same bits.
+    float* HWY_RESTRICT outs4[4] = {o0, o1, o2, o3};
+    const float* HWY_RESTRICT weights4[4] = {p0, p1, p2, p3};
+    for (; c + 4 * N <= dv; c += 4 * N) {
+      VF a[4][4];
+      for (size_t r = 0; r < 4; ++r) {
+        for (size_t b = 0; b < 4; ++b) a[r][b] = hn::LoadU(df, outs4[r] + c + b * N);
+      }
+      const VT* HWY_RESTRICT row = v + j0 * v_stride + c;
+      for (size_t j = j0; j < j1; ++j, row += v_stride) {
+        VF x[4];
+        for (size_t b = 0; b < 4; ++b) x[b] = LoadWiden(df, row + b * N);
+        for (size_t r = 0; r < 4; ++r) {
+          if (!take(r, j)) continue;
+          const VF w = hn::Set(df, weights4[r][j]);
+          for (size_t b = 0; b < 4; ++b) a[r][b] = hn::MulAdd(w, x[b], a[r][b]);
+        }
+      }
+      for (size_t r = 0; r < 4; ++r) {
+        for (size_t b = 0; b < 4; ++b) hn::StoreU(a[r][b], df, outs4[r] + c + b * N);
+      }
+    }
+  }
   for (; c + 2 * N <= dv; c += 2 * N) {
     VF a00 = hn::LoadU(df, o0 + c), a01 = hn::LoadU(df, o0 + c + N);
     VF a10 = hn::LoadU(df, o1 + c), a11 = hn::LoadU(df, o1 + c + N);
