@@ -254,8 +254,8 @@ HWY_INLINE void SumsOfLanes(VF* HWY_RESTRICT acc, float* HWY_RESTRICT sums) {
 // 16 ahead (one thread at 8192 keys: about 2.0 -> 1.9 ms, within the machine's noise).
 template <typename T>
 HWY_NOINLINE void ScoresDirectPairs(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
-                                   size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
-                                   size_t prefetch_row_bytes) {
+                                    size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
+                                    size_t prefetch_row_bytes) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t full = dim / N * N;
@@ -319,9 +319,9 @@ HWY_NOINLINE void ScoresDirectPairs(const float* HWY_RESTRICT q, size_t qdim, co
 // repeats the last key (its extra scores are dropped), so every key's score is computed the
 // same way. K is prefetched two steps ahead: the hardware prefetchers lagged on 4 rows.
 template <size_t kKeys, typename T>
-HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
-                                    size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
-                                    size_t prefetch_row_bytes) {
+HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k,
+                                         size_t dim, size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
+                                         size_t prefetch_row_bytes) {
   constexpr size_t kRows = 4;
   const DF df;
   const size_t N = hn::Lanes(df);
@@ -339,10 +339,10 @@ HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdi
     for (size_t i = 0; i < kRows * kKeys; ++i) acc[i] = hn::Zero(df);
     for (size_t d = 0; d < full; d += N) {
       VF x[kKeys];
-        for (size_t t = 0; t < kKeys; ++t) x[t] = LoadWiden(df, key[t] + d);
-        for (size_t r = 0; r < kRows; ++r) {
+      for (size_t t = 0; t < kKeys; ++t) x[t] = LoadWiden(df, key[t] + d);
+      for (size_t r = 0; r < kRows; ++r) {
         const VF qv = hn::Load(df, q + r * qdim + d);
-            for (size_t t = 0; t < kKeys; ++t) acc[r * kKeys + t] = hn::MulAdd(qv, x[t], acc[r * kKeys + t]);
+        for (size_t t = 0; t < kKeys; ++t) acc[r * kKeys + t] = hn::MulAdd(qv, x[t], acc[r * kKeys + t]);
       }
     }
     SumsOfLanes<kRows * kKeys>(acc, sums);
