@@ -247,8 +247,8 @@ HWY_INLINE void SumsOfLanes(VF* HWY_RESTRICT acc, float* HWY_RESTRICT sums) {
 // column block by column block, a strided pattern the hardware prefetchers serve poorly
 // straight from DRAM. Two forms, chosen by what measured faster on Zen 5 (AVX-512, Hq = 32,
 // Hkv = 8, D = 128, 8192 keys, one thread): f32 keys 4 at a time with one transposing
-// reduction (5.5 -> 3.6 ms); 16-bit keys 2 at a time with a reduction per score (4 at a time
-// was 5-10% slower for them: 2.0 vs 2.1-2.3 ms).
+// reduction (5.5 -> 3.6 ms); 16-bit keys 2 at a time with a reduction per score (4 at a time,
+// in either load order, was 5-15% slower for them).
 
 // Two keys per step, so each loaded q vector serves 2 x 4 dot products. K rows are prefetched
 // 16 ahead (one thread at 8192 keys: about 2.0 -> 1.9 ms, within the machine's noise).
@@ -314,15 +314,15 @@ HWY_NOINLINE void ScoresDirectPairs(const float* HWY_RESTRICT q, size_t qdim, co
   }
 }
 
-// kKeys keys per step, so each widened key vector serves 4 rows and each q vector kKeys keys,
-// and one transposing reduction (SumsOfLanes) for all 4 x kKeys scores. A last partial step
+// Four keys per step, so each widened key vector serves 4 rows and each q vector 4 keys, and
+// one transposing reduction (SumsOfLanes) for all 16 scores. A last partial step
 // repeats the last key (its extra scores are dropped), so every key's score is computed the
 // same way. K is prefetched two steps ahead: the hardware prefetchers lagged on 4 rows.
-template <size_t kKeys, typename T>
+template <typename T>
 HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k,
                                          size_t dim, size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
                                          size_t prefetch_row_bytes) {
-  constexpr size_t kRows = 4;
+  constexpr size_t kRows = 4, kKeys = 4;
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t full = dim / N * N;
@@ -358,7 +358,7 @@ HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T*
                               size_t prefetch_row_bytes) {
   // 16 accumulators + 4 keys + q fit the 32 registers of 512-bit targets.
   if constexpr (sizeof(T) == sizeof(float) && hn::MaxLanes(DF()) == 16) {
-    ScoresDirectTransposed<4>(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
+    ScoresDirectTransposed(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
   } else {
     ScoresDirectPairs(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
   }
@@ -537,6 +537,8 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
   float* HWY_RESTRICT o3 = acc + 3 * acc_stride;
   float* HWY_RESTRICT o4 = acc + (kRows > 4 ? 4 : 0) * acc_stride;
   float* HWY_RESTRICT o5 = acc + (kRows > 4 ? 5 : 0) * acc_stride;
+  float* HWY_RESTRICT outs[6] = {o0, o1, o2, o3, o4, o5};
+  const float* HWY_RESTRICT weights[6] = {p0, p1, p2, p3, p4, p5};
   const auto take = [&](size_t r, size_t j) {
     if constexpr (kTake == Take::all) return true;
     else if constexpr (kTake == Take::flagged) return visible[r * p_stride + j] != 0;
@@ -547,12 +549,10 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
     // 512-bit vectors: 4 rows x 4 vectors of columns (16 accumulators of 32 registers), so each
     // broadcast weight serves 4 FMAs and a tile's V rows are walked half as often (decode).
     // Each element still adds its keys in increasing order, one FMA each: the same bits.
-    float* HWY_RESTRICT outs4[4] = {o0, o1, o2, o3};
-    const float* HWY_RESTRICT weights4[4] = {p0, p1, p2, p3};
     for (; c + 4 * N <= dv; c += 4 * N) {
       VF a[4][4];
       for (size_t r = 0; r < 4; ++r) {
-        for (size_t b = 0; b < 4; ++b) a[r][b] = hn::LoadU(df, outs4[r] + c + b * N);
+        for (size_t b = 0; b < 4; ++b) a[r][b] = hn::LoadU(df, outs[r] + c + b * N);
       }
       const VT* HWY_RESTRICT row = v + j0 * v_stride + c;
       for (size_t j = j0; j < j1; ++j, row += v_stride) {
@@ -560,12 +560,12 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
         for (size_t b = 0; b < 4; ++b) x[b] = LoadWiden(df, row + b * N);
         for (size_t r = 0; r < 4; ++r) {
           if (!take(r, j)) continue;
-          const VF w = hn::Set(df, weights4[r][j]);
+          const VF w = hn::Set(df, weights[r][j]);
           for (size_t b = 0; b < 4; ++b) a[r][b] = hn::MulAdd(w, x[b], a[r][b]);
         }
       }
       for (size_t r = 0; r < 4; ++r) {
-        for (size_t b = 0; b < 4; ++b) hn::StoreU(a[r][b], df, outs4[r] + c + b * N);
+        for (size_t b = 0; b < 4; ++b) hn::StoreU(a[r][b], df, outs[r] + c + b * N);
       }
     }
   }
@@ -634,8 +634,6 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
     }
   }
   // Column tails (value_dim not a multiple of 2 vectors; in-place V only): row by row.
-  float* HWY_RESTRICT outs[6] = {o0, o1, o2, o3, o4, o5};
-  const float* HWY_RESTRICT weights[6] = {p0, p1, p2, p3, p4, p5};
   for (size_t r = 0; r < static_cast<size_t>(kRows); ++r) {
     size_t cc = c;
     for (; cc + N <= dv; cc += N) {
