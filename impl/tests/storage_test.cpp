@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "attncheck/problem.hpp"
 #include "attncheck/random_problem.hpp"
@@ -22,6 +23,24 @@ TEST(StorageBuffer, RoundsOnStoreAndDecodesExactly) {
   const StorageBuffer bf16 = StorageBuffer::encode(DType::bf16, values);
   EXPECT_EQ(bf16.get(2), 65536.0f);
   EXPECT_EQ(StorageBuffer::encode(DType::f32, values).get(1), values[1]);
+}
+
+TEST(StorageBuffer, RowsStartOnCacheLinesAndLargeBuffersOnHugePageBoundaries) {
+  // A 256-byte K row of an f16 cache must not straddle cache lines (the kernels' vector loads
+  // split otherwise), and a KV cache is 2 MiB aligned so that it can live on huge pages.
+  for (size_t elements : {size_t{1}, size_t{7}, size_t{4096}, size_t{1} << 20, (size_t{3} << 20) + 5}) {
+    for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+      StorageBuffer buffer(t, elements);
+      const auto address = reinterpret_cast<uintptr_t>(buffer.data());
+      EXPECT_EQ(address % 64, 0u) << elements << " elements of " << dtype_name(t);
+      if (elements * dtype_size(t) >= (size_t{2} << 20)) {
+        EXPECT_EQ(address % (size_t{2} << 20), 0u);
+      }
+      buffer.set(elements - 1, 1.5f);  // the whole extent is usable
+      EXPECT_EQ(buffer.get(elements - 1), 1.5f);
+    }
+  }
+  EXPECT_EQ(StorageBuffer(DType::f16, 0).size(), 0u);
 }
 
 TEST(Problem, ValidationNamesTheTensorWithAWrongSizeOrAnUnrepresentableValue) {

@@ -8,6 +8,7 @@
 
 #include "attncheck/dtype.hpp"
 #include "attncheck/half.hpp"
+#include "attncheck/tensor_allocator.hpp"
 
 namespace attncheck {
 
@@ -37,7 +38,7 @@ class StorageBuffer {
  private:
   DType dtype_ = DType::f32;
   size_t elements_ = 0;
-  std::vector<std::byte> bytes_;
+  std::vector<std::byte, TensorAllocator<std::byte>> bytes_;
 };
 
 }  // namespace attncheck

@@ -70,8 +70,14 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
       // The first group's pass prefetches the tile's V rows for every group's P.V.
       ScoresDirect4(q + static_cast<size_t>(g) * qdim, qdim, k + kb0 * s.head_dim, dim, static_cast<size_t>(w),
                     wp, scores, v + kb0 * s.value_dim, g == 0 ? dv * sizeof(T) : 0);
+      // The first group's P.V prefetches the next tile's K rows (of this chunk).
+      PrefetchRows next_keys;
+      if (g == 0 && kb0 + w < hi) {
+        next_keys = PrefetchRows{k + (kb0 + w) * s.head_dim, dim * sizeof(T),
+                                 static_cast<size_t>(std::min(job.k_block, hi - kb0 - w))};
+      }
       AbsorbGroup<kDecodeRows, Exp, T, false>(coverage, scores, visible, rows + g, max + g, sum + g, acc + g * dvp, dvp, job,
-                                 kb0, static_cast<size_t>(w), wp, v + kb0 * s.value_dim, dv, dv);
+                                 kb0, static_cast<size_t>(w), wp, v + kb0 * s.value_dim, dv, dv, next_keys);
     }
   }
   const size_t stride = dv + 2;
