@@ -3,8 +3,11 @@
 //   - f32 FMA throughput: 12 independent FMA chains per thread on the best SIMD target
 //     (AVX2: 12 x 8 lanes; Zen3 retires 2 FMAs per cycle with 4 cycles of latency, so 8+
 //     chains keep both pipes full), 2 flops per lane;
-//   - streaming read bandwidth: a 512 MiB buffer (far beyond any L3) summed with vector loads,
-//     each thread over its own contiguous share as 4 concurrent streams.
+//   - streaming read bandwidth: a 512 MiB buffer (far beyond any L3; allocated like a KV
+//     cache, on huge pages where the system grants them) summed with vector loads, each
+//     thread over its own contiguous share as 4 concurrent streams.
+// Both run on threads that are started and waiting before the clock starts, so neither
+// includes thread start-up or an OpenMP team's wake-up and barrier.
 #pragma once
 
 #include <string>

@@ -715,6 +715,23 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
 
 // ------------------------------------------------------------------ one tile for a row group
 
+// The row update of a tile that every active row of the group sees whole (Coverage::full):
+// the scores s (kRows rows, wp apart) become the weights exp(x - m') and each row's state
+// absorbs the tile; inactive (padding) rows get zero weights. P.V is the caller's.
+template <int64_t kRows, class Exp, typename T, bool kRoundP>
+HWY_NOINLINE void UpdateGroupFull(float* HWY_RESTRICT s, const RowInfo* rows, float* max, float* sum, float* acc,
+                                  size_t dvp, const AttentionJob& job, int64_t kb0, size_t w, size_t wp) {
+  for (int64_t r = 0; r < kRows; ++r) {
+    float* row_scores = s + r * wp;
+    if (!rows[r].active) {
+      std::memset(row_scores, 0, wp * sizeof(float));
+      continue;
+    }
+    UpdateRowRange<Exp, T, kRoundP>(row_scores, 0, w, wp, job.scale, rows[r], kb0, job.spec->has_alibi,
+                                    RowState{max + r, sum + r, acc + r * dvp, dvp});
+  }
+}
+
 // Runs the softmax update and P.V for the kRows rows whose scores are in `s` (wp apart).
 //   full tile: every active row sees every key: vector update, branch-free P.V (inactive
 //     padding rows get zero weights and add exact zeros to their own scratch rows);
@@ -729,14 +746,7 @@ HWY_NOINLINE void AbsorbGroup(Coverage coverage, float* HWY_RESTRICT s, uint8_t*
   const bool alibi = job.spec->has_alibi;
   const auto state = [&](int64_t r) { return RowState{max + r, sum + r, acc + r * dvp, dvp}; };
   if (coverage == Coverage::full) {
-    for (int64_t r = 0; r < kRows; ++r) {
-      float* row_scores = s + r * wp;
-      if (!rows[r].active) {
-        std::memset(row_scores, 0, wp * sizeof(float));
-        continue;
-      }
-      UpdateRowRange<Exp, T, kRoundP>(row_scores, 0, w, wp, job.scale, rows[r], kb0, alibi, state(r));
-    }
+    UpdateGroupFull<kRows, Exp, T, kRoundP>(s, rows, max, sum, acc, dvp, job, kb0, w, wp);
     AccumulatePV<kRows, Take::all>(s, wp, visible, nullptr, nullptr, v, v_stride, 0, w, dv, acc, dvp, next);
     return;
   }
