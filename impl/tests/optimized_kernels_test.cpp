@@ -568,6 +568,25 @@ TEST_P(OptimizedKernels, ReturnPlusZeroAndMinusInfinityForARowThatSeesNoKey) {
   }
 }
 
+// A decode step whose query sees only the cache's last keys (a window of 4 at the end of 64),
+// split into chunks of 8 keys: seven chunks hold no visible key and must be skipped, not read
+// or looped over (the first version of the pipelined decode loop prefetched a negative row
+// count there and never returned), and the result must still be within the bound.
+TEST_P(OptimizedKernels, DecodeSkipsChunksThatHoldNoVisibleKey) {
+  AttentionSpec spec = shape_only({1, 4, 1, 1, 64, 16, 16});
+  spec.window_left = 3;
+  spec.window_right = 0;
+  const Problem problem = make_random_problem(spec, GetParam(), 11);
+  const oracle::OracleResult exact = oracle::forward(problem);
+  for (const KernelInfo* kernel : optimized_kernels(GetParam())) {
+    if (kernel->decode == nullptr) continue;
+    for (const KernelOptions& options : {KernelOptions{.k_block = 4, .kv_splits = 8}, KernelOptions{.kv_splits = 8}}) {
+      const Verdict v = check_rows(*kernel, problem, exact, run_decode(*kernel, problem, 0, options));
+      EXPECT_TRUE(v.passed()) << kernel->name << " " << options_id(options) << " " << v.describe();
+    }
+  }
+}
+
 TEST(OptimizedKernelLaws, TheEmptyRowCheckRejectsAKernelThatWritesLseZero) {
   EXPECT_NE(empty_row_violation(broken("zero_lse_for_empty_rows_f32", &zero_lse_for_empty_rows), {}), "");
 }
