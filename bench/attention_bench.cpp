@@ -7,8 +7,13 @@
 // P.V), halved for causal; decode reports bytes of K and V read (each cached token once per
 // kv head). Counters:
 //   GFLOP/s, GB/s      Google Benchmark rates over all iterations;
-//   frac_peak_fma      best-iteration GFLOP/s / the FMA peak measured in this binary (same
-//                      thread count); frac_peak_read likewise for bandwidth;
+//   frac_peak_fma      best-iteration GFLOP/s / the best FMA peak sample taken between this
+//                      benchmark's own iterations (same thread count), so both sides come
+//                      from the same spells of a shared machine; frac_peak_read likewise for
+//                      bandwidth;
+//   frac_best_peak_*   the same against the best peak sample of the whole process (every
+//                      benchmark run so far adds samples: stricter, and stricter the more
+//                      benchmarks ran before);
 //   vs_naive           tiled f32 GFLOP/s over the OpenBLAS baseline's (same L, threads);
 //   causal_over_full   causal wall time over the same kernel's non-causal time;
 //   vs_f32             a 16-bit kernel's GFLOP/s over tiled_f32's (same shape, threads);
@@ -63,25 +68,42 @@ struct Companion {
   double best = std::numeric_limits<double>::infinity();
 };
 
-// Times each iteration of `body` (manual time), then each companion once, then samples the
-// machine peaks; returns the best iteration of `body`.
-double time_iterations(benchmark::State& state, int threads, const std::function<void()>& body,
-                       std::vector<Companion*> companions = {}, const std::function<void()>& between = {}) {
+// The best iteration of a benchmark and the best peak samples taken between its iterations:
+// the two sides of its frac_peak_* ratios, from the same spells of the machine.
+struct Timed {
   double best = std::numeric_limits<double>::infinity();
+  Peaks peaks;
+};
+
+// Times each iteration of `body` (manual time), then each companion once, then samples the
+// machine peaks.
+Timed time_iterations(benchmark::State& state, int threads, const std::function<void()>& body,
+                      std::vector<Companion*> companions = {}, const std::function<void()>& between = {}) {
+  Timed timed;
   for (auto _ : state) {
     const double elapsed = time_once(body);
     state.SetIterationTime(elapsed);
-    best = std::min(best, elapsed);
+    timed.best = std::min(timed.best, elapsed);
     state.PauseTiming();
     for (Companion* c : companions) {
       if (between) between();
       c->best = std::min(c->best, time_once(c->body));
     }
-    record_peak_samples(threads);
+    const Peaks sample = record_peak_samples(threads);
+    timed.peaks.fma_gflops = std::max(timed.peaks.fma_gflops, sample.fma_gflops);
+    timed.peaks.read_gbytes = std::max(timed.peaks.read_gbytes, sample.read_gbytes);
     if (between) between();
     state.ResumeTiming();
   }
-  return best;
+  return timed;
+}
+
+// frac_peak_<name> against the peak samples of the benchmark's own iterations, and
+// frac_best_peak_<name> against the best sample of the whole process (at least as strict).
+void report_fraction_of_peak(benchmark::State& state, const std::string& name, double rate, double window_peak,
+                             double process_peak) {
+  state.counters["frac_peak_" + name] = rate / window_peak;
+  state.counters["frac_best_peak_" + name] = rate / process_peak;
 }
 
 // ------------------------------------------------------------------ inputs
@@ -169,10 +191,11 @@ void BM_NaiveOpenBLAS(benchmark::State& state, int64_t length, int threads) {
     state.SkipWithError("naive OpenBLAS attention disagrees with tiled_f32");
     return;
   }
-  const double best = time_iterations(state, threads, naive_run(length, threads));
+  const Timed timed = time_iterations(state, threads, naive_run(length, threads));
   const double flops = forward_flops(in->spec);
   state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["frac_peak_fma"] = flops / best * 1e-9 / machine_peaks(threads).fma_gflops;
+  report_fraction_of_peak(state, "fma", flops / timed.best * 1e-9, timed.peaks.fma_gflops,
+                          machine_peaks(threads).fma_gflops);
 }
 
 // ------------------------------------------------------------------ forward
@@ -202,10 +225,11 @@ void BM_Forward(benchmark::State& state, std::string name, int64_t length, bool 
   if (vs_f32) companions.push_back(&f32);
   if (vs_fast) companions.push_back(&fast);
   forward_run(name, length, causal, threads)();  // warm-up: pages, pool threads
-  const double best = time_iterations(state, threads, forward_run(name, length, causal, threads), companions);
+  const Timed timed = time_iterations(state, threads, forward_run(name, length, causal, threads), companions);
+  const double best = timed.best;
   const double flops = forward_flops(forward_inputs(kernel->dtype, kHeads, length, kDim, causal)->spec);
   state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["frac_peak_fma"] = flops / best * 1e-9 / machine_peaks(threads).fma_gflops;
+  report_fraction_of_peak(state, "fma", flops / best * 1e-9, timed.peaks.fma_gflops, machine_peaks(threads).fma_gflops);
   if (vs_naive) state.counters["vs_naive"] = naive.best / best;
   if (causal) state.counters["causal_over_full"] = best / full.best;
   if (vs_f32) state.counters["vs_f32"] = f32.best / best;
@@ -246,12 +270,12 @@ void BM_Decode(benchmark::State& state, std::string name, int threads) {
     for (size_t layer = 1; layer < layers.size(); ++layer) call(layers[layer]);
   };
   step();  // warm-up
-  const double best = time_iterations(state, threads, step) / kDecodeLayers;
+  const Timed timed = time_iterations(state, threads, step);
+  const double best = timed.best / kDecodeLayers;
   const double bytes = 2.0 * double(kDecodeKvHeads * kDecodeLength * kDim) * double(dtype_size(kernel->dtype));
-  const double peak = machine_peaks(threads).read_gbytes;
   state.counters["bytes"] = benchmark::Counter(bytes * kDecodeLayers, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["frac_peak_read"] = bytes / best * 1e-9 / peak;
-  state.counters["first_layer_frac_peak_read"] = bytes / first_best * 1e-9 / peak;
+  report_fraction_of_peak(state, "read", bytes / best * 1e-9, timed.peaks.read_gbytes, machine_peaks(threads).read_gbytes);
+  state.counters["first_layer_frac_peak_read"] = bytes / first_best * 1e-9 / timed.peaks.read_gbytes;
   const double flops = 4.0 * kDecodeQHeads * double(kDecodeLength) * kDim;
   state.counters["FLOP"] = benchmark::Counter(flops * kDecodeLayers, benchmark::Counter::kIsIterationInvariantRate);
 }

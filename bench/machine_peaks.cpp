@@ -163,7 +163,11 @@ void record(int threads, double fma, double read) {
 double sample_fma_gflops(int threads) { return fma_sample(threads, 20'000'000); }
 double sample_read_gbytes(int threads) { return read_sample(threads); }
 
-void record_peak_samples(int threads) { record(threads, sample_fma_gflops(threads), sample_read_gbytes(threads)); }
+Peaks record_peak_samples(int threads) {
+  const Peaks sample{sample_fma_gflops(threads), sample_read_gbytes(threads)};
+  record(threads, sample.fma_gflops, sample.read_gbytes);
+  return sample;
+}
 
 Peaks machine_peaks(int threads) {
   bool first;

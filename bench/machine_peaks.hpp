@@ -28,7 +28,8 @@ double sample_read_gbytes(int threads);
 // five of each are taken on first use). Benchmarks take more samples between their own
 // iterations, so a ratio's numerator and denominator see the same spells of load.
 Peaks machine_peaks(int threads);
-void record_peak_samples(int threads);
+// Takes one sample of each, adds them to the process-wide best, and returns them.
+Peaks record_peak_samples(int threads);
 
 // The SIMD target the peak loops (and the kernels) dispatch to, e.g. "AVX2".
 std::string peak_target_name();
