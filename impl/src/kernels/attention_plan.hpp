@@ -22,10 +22,10 @@ namespace attncheck::kernels {
 // Tuned defaults (docs/performance.md, "What limits each kernel"): key tiles of 64 keep the packed K^T and V
 // tiles at 32 KiB each for D = 128 (128-key tiles spill to L2 and ran ~10% slower), and 96
 // query positions per head (a multiple of the 6-row micro-kernel) amortise the packing over
-// 96 x group rows; decode splits the cache into chunks of 2048 keys (each chunk starts its
-// software pipeline cold: on Zen 5, 8 kv heads x 8192 keys, 2 threads, chunks of 1024, 2048,
-// 4096 keys measured 651, 612, 590 us per call; 2048 keeps two chunks per kv head from 4096
-// keys, so one sequence of an MQA model still uses two cores).
+// 96 x group rows; decode splits the cache into chunks of 2048 keys (Zen 5, 8 kv heads x 8192
+// keys, 2 threads: chunks of 1024, 2048, 4096 keys measured 651, 612, 590 us per call; 2048
+// keeps two chunks per kv head from 4096 keys, so one sequence of an MQA model still uses two
+// cores).
 inline constexpr int64_t kDefaultQBlock = 96;
 inline constexpr int64_t kDefaultKBlock = 64;
 inline constexpr int64_t kDefaultDecodeQBlock = 16;
