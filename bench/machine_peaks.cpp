@@ -68,7 +68,6 @@ HWY_AFTER_NAMESPACE();
 #include <atomic>
 #include <chrono>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>

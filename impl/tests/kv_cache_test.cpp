@@ -138,8 +138,8 @@ std::string decode_prefill_difference(const KernelInfo& kernel, const Problem& p
   return "";
 }
 
-// A causal self-attention prefill, GQA, q_len == kv_len; long enough (1100 keys at the default
-// chunk of 1024) that the last tokens are split over two chunks and merged.
+// A causal self-attention prefill, GQA, q_len == kv_len; long enough (2100 keys at the default
+// chunk of 2048) that the last tokens are split over two chunks and merged.
 Problem prefill_problem(DType dtype, int64_t length) {
   AttentionSpec spec;
   spec.shape = AttentionShape{1, 4, 2, length, length, 16, 8};
@@ -156,7 +156,7 @@ TEST(DecodeKernels, DecodeOfACacheFilledTokenByTokenEqualsTheCausalPrefillBitFor
 TEST(DecodeKernels, DecodeEqualsPrefillAcrossChunkBoundaries) {
   const KernelInfo* kernel = find_kernel("decode_f16");
   ASSERT_NE(kernel, nullptr);
-  const Problem problem = prefill_problem(DType::f16, 1100);
+  const Problem problem = prefill_problem(DType::f16, 2100);
   const AttentionShape& s = problem.spec.shape;
   const KernelResult prefill = run_kernel(*kernel, problem);
   KvCache cache(DType::f16, s.batch, s.kv_heads, s.head_dim, s.value_dim, s.kv_len);

@@ -89,13 +89,17 @@ void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, con
         ScoresDirect4(q, qdim, tile_k + j * dim, dim, n, wp, tile_scores + j,
                       prefetch_v ? v + static_cast<size_t>(next_v) * dv : nullptr, prefetch_v ? dv * sizeof(T) : 0);
       }
-      const size_t k_rows = static_cast<size_t>(std::clamp<int64_t>(hi - next_k, 0, static_cast<int64_t>(kInterleaveKeys)));
-      const PrefetchRows k_prefetch{k + static_cast<size_t>(next_k) * dim, dim * sizeof(T), k_rows};
+      // Only rows below hi: past them the pointer could leave the cache's allocation.
+      PrefetchRows k_prefetch;
+      if (next_k < hi) {
+        const int64_t k_rows = std::min(hi - next_k, static_cast<int64_t>(kInterleaveKeys));
+        k_prefetch = PrefetchRows{k + static_cast<size_t>(next_k) * dim, dim * sizeof(T), static_cast<size_t>(k_rows)};
+      }
       if (j < pending_w) {
         AccumulatePV<kDecodeRows, Take::all>(pending_weights, wp, visible, nullptr, nullptr, pending_v, dv, j,
                                              std::min(j + kInterleaveKeys, pending_w), dv, acc, dvp, k_prefetch);
-      } else {
-        for (size_t i = 0; i < k_rows; ++i) PrefetchRowOf(k_prefetch, i);
+      } else if (k_prefetch.rows != 0) {
+        PrefetchRow(static_cast<const T*>(k_prefetch.first), k_prefetch.rows * k_prefetch.row_bytes);
       }
     }
     pending_weights = nullptr;
