@@ -17,7 +17,10 @@
 //   vs_naive           tiled f32 GFLOP/s over the OpenBLAS baseline's (same L, threads);
 //   causal_over_full   causal wall time over the same kernel's non-causal time;
 //   vs_f32             a 16-bit kernel's GFLOP/s over tiled_f32's (same shape, threads);
-//   vs_fast            a variant's GFLOP/s over its dtype's default tiled kernel.
+//   vs_fast            a variant's GFLOP/s over its dtype's default tiled kernel;
+//   vs_stream_bound    f16 decode: the kernel's speed over the stream-bound loop's
+//                      (decode_stream_bound.hpp), timed between the kernel's iterations;
+//                      stream_bound_frac_peak_read is that loop's own fraction of the peak.
 // Ratios divide best iterations measured in this one run (the machine is shared and noisy);
 // a dependency that was filtered out is measured on demand, the same way. Peaks are
 // measured the first time a counter needs them and printed by the Peak* entries.
@@ -41,6 +44,7 @@
 #include "attncheck/random_problem.hpp"
 #include "attncheck/registry.hpp"
 #include "attncheck/storage.hpp"
+#include "decode_stream_bound.hpp"
 #include "machine_peaks.hpp"
 #include "naive_attention.hpp"
 
@@ -269,13 +273,30 @@ void BM_Decode(benchmark::State& state, std::string name, int threads) {
     first_best = std::min(first_best, time_once([&] { call(layers[0]); }));
     for (size_t layer = 1; layer < layers.size(); ++layer) call(layers[layer]);
   };
+  // f16 caches also time the stream-bound loop (decode_stream_bound.hpp) between iterations.
+  std::vector<Companion*> companions;
+  double bound_best = std::numeric_limits<double>::infinity();
+  Companion bound{[&] {
+    std::vector<const void*> k_layers, v_layers;
+    for (const KvCache& cache : layers) {
+      k_layers.push_back(cache.view().k);
+      v_layers.push_back(cache.view().v);
+    }
+    bound_best = std::min(bound_best, decode_stream_bound_seconds(k_layers, v_layers, kDecodeKvHeads, kDecodeLength,
+                                                                  kDecodeLength, kDim, threads));
+  }};
+  if (kernel->dtype == DType::f16) companions.push_back(&bound);
   step();  // warm-up
-  const Timed timed = time_iterations(state, threads, step);
+  const Timed timed = time_iterations(state, threads, step, companions);
   const double best = timed.best / kDecodeLayers;
   const double bytes = 2.0 * double(kDecodeKvHeads * kDecodeLength * kDim) * double(dtype_size(kernel->dtype));
   state.counters["bytes"] = benchmark::Counter(bytes * kDecodeLayers, benchmark::Counter::kIsIterationInvariantRate);
   report_fraction_of_peak(state, "read", bytes / best * 1e-9, timed.peaks.read_gbytes, machine_peaks(threads).read_gbytes);
   state.counters["first_layer_frac_peak_read"] = bytes / first_best * 1e-9 / timed.peaks.read_gbytes;
+  if (!companions.empty()) {
+    state.counters["vs_stream_bound"] = bound_best / timed.best;
+    state.counters["stream_bound_frac_peak_read"] = bytes * kDecodeLayers / bound_best * 1e-9 / timed.peaks.read_gbytes;
+  }
   const double flops = 4.0 * kDecodeQHeads * double(kDecodeLength) * kDim;
   state.counters["FLOP"] = benchmark::Counter(flops * kDecodeLayers, benchmark::Counter::kIsIterationInvariantRate);
 }
