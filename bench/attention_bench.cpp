@@ -347,7 +347,7 @@ void register_all() {
     }
   }
   for (int th : thread_counts) {
-    for (const char* name : {"decode_f16", "decode_bf16", "decode_f32"}) {
+    for (const char* name : {"decode_f16", "decode_bf16", "decode_bf16_dot", "decode_f32"}) {
       benchmark::RegisterBenchmark(("Decode/" + std::string(name) + "/hq:32/hkv:8/L:8192/layers:8" + t(th)).c_str(),
                                    BM_Decode, name, th)
           ->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -153,6 +153,17 @@ TEST(DecodeKernels, DecodeOfACacheFilledTokenByTokenEqualsTheCausalPrefillBitFor
   }
 }
 
+// head_dim 64: decode_bf16_dot takes its AVX-512 BF16 path (where the CPU has it) for decode and
+// prefill alike.
+TEST(DecodeKernels, DecodeEqualsTheCausalPrefillBitForBitWithAHeadDimForTheDotProductPath) {
+  for (const KernelInfo* kernel : decode_kernels()) {
+    AttentionSpec spec;
+    spec.shape = AttentionShape{1, 4, 2, 40, 40, 64, 32};
+    spec.causal = true;
+    EXPECT_EQ(decode_prefill_difference(*kernel, make_random_problem(spec, kernel->dtype, 405)), "") << kernel->name;
+  }
+}
+
 TEST(DecodeKernels, DecodeEqualsPrefillAcrossChunkBoundaries) {
   const KernelInfo* kernel = find_kernel("decode_f16");
   ASSERT_NE(kernel, nullptr);

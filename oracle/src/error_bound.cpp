@@ -1,5 +1,6 @@
 #include "attncheck/oracle/error_bound.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -35,9 +36,29 @@ std::vector<double> visible_value_sums(const Problem& problem, const RowTrace& r
   return sums;
 }
 
+// 9. A dot product that treats subnormal inputs as zero and flushes subnormal products and
+//    sums (vdpbf16ps): a dropped input x_d loses |x_d y_d| < 2^-126 |y_d|, a flushed product
+//    or sum less than 2^-126 each (head_dim products, head_dim additions), so the dot is off by
+//    at most 2^-126 (sum_d |q_d| + max_j sum_d |k_jd| + 2 D), times the scale.
+double flushed_dot_error(const Problem& problem, const RowTrace& row) {
+  const AttentionShape& s = problem.spec.shape;
+  const int64_t kvh = kv_head_for(s, row.head);
+  const float* query = &problem.q[q_offset(s, row.batch, row.head, row.query)];
+  double query_sum = 0, key_sum = 0;
+  for (int64_t d = 0; d < s.head_dim; ++d) query_sum += std::fabs(double(query[d]));
+  for (int64_t j = 0; j < s.kv_len; ++j) {
+    if (!row.visible[j]) continue;
+    const float* key = &problem.k[k_offset(s, row.batch, kvh, j)];
+    double sum = 0;
+    for (int64_t d = 0; d < s.head_dim; ++d) sum += std::fabs(double(key[d]));
+    key_sum = std::max(key_sum, sum);
+  }
+  return effective_scale(problem.spec) * 0x1p-126 * (query_sum + key_sum + 2.0 * double(s.head_dim));
+}
+
 }  // namespace
 
-// Derivation: docs/error-model.md, "Kernel bounds", items 1-7.
+// Derivation: docs/error-model.md, "Kernel bounds", items 1-9.
 ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
                           const ErrorTraits& traits, DType dtype) {
   const AttentionShape& s = problem.spec.shape;
@@ -54,8 +75,9 @@ ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
     }
     // 1. Scores: dot product gamma(D), the product with the rounded scale 2u, the ALiBi
     //    product and the sum u each.
-    const double score_error = (gamma_n(s.head_dim, u) + 3 * u) * m.max_products + 3 * u * m.max_bias +
-                               (s.head_dim + 3) * kF32Underflow;  // 8.
+    double score_error = (gamma_n(s.head_dim, u) + 3 * u) * m.max_products + 3 * u * m.max_bias +
+                         (s.head_dim + 3) * kF32Underflow;  // 8.
+    if (traits.dot_flushes_subnormals) score_error += kSecondOrder * flushed_dot_error(problem, row);  // 9.
     const double n = m.visible;
     // 2. Each unnormalised weight p_j = exp(s_j - m).
     double weight_error = 2 * score_error + u * m.max_shift + exp_error;

@@ -84,6 +84,9 @@ struct ErrorTraits {
   bool weights_rounded_to_storage = false;
   // Online softmax: the running sum and output are rescaled when the running max grows.
   bool online_softmax = false;
+  // The Q.K dot product treats subnormal inputs as zero and flushes subnormal products and
+  // sums to zero (AVX-512 BF16's vdpbf16ps).
+  bool dot_flushes_subnormals = false;
 };
 
 struct KernelInfo {

@@ -57,31 +57,34 @@ struct RowInfo {
 inline int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
-// A growable, 64-byte aligned float buffer (Highway's aligned loads need vector alignment).
-class AlignedFloats {
+// A growable, 64-byte aligned buffer (Highway's aligned loads need vector alignment).
+template <typename T>
+class AlignedBuffer {
  public:
-  float* get(size_t n) {
+  T* get(size_t n) {
     if (n > capacity_) {
-      data_ = hwy::AllocateAligned<float>(n);
+      data_ = hwy::AllocateAligned<T>(n);
       capacity_ = n;
     }
     return data_.get();
   }
-  // Like get(), but the first n floats are zero.
-  float* zeroed(size_t n) {
-    float* p = get(n);
-    std::memset(p, 0, n * sizeof(float));
+  // Like get(), but the first n elements are zero.
+  T* zeroed(size_t n) {
+    T* p = get(n);
+    std::memset(p, 0, n * sizeof(T));
     return p;
   }
 
  private:
-  hwy::AlignedFreeUniquePtr<float[]> data_;
+  hwy::AlignedFreeUniquePtr<T[]> data_;
   size_t capacity_ = 0;
 };
+using AlignedFloats = AlignedBuffer<float>;
 
 // One thread's scratch, reused by every task that thread runs.
 struct Workspace {
   AlignedFloats q;        // the task's query rows, widened to f32 and zero-padded
+  AlignedBuffer<uint16_t> q_bf16;  // the same rows as bf16 bit patterns (decode_bf16_dot)
   AlignedFloats acc;      // unnormalised output rows
   AlignedFloats max;      // running max per row
   AlignedFloats sum;      // running sum per row
@@ -115,6 +118,9 @@ struct AttentionJob {
   int64_t chunks = 1;
   int64_t rows_total = 0;    // batch * q_heads * q_len
   float* partials = nullptr;
+  // Q.K by AVX-512 BF16 dot products (bf16 decode kernels, where the CPU has them and
+  // head_dim is a multiple of 32): bf16_dot_scores.hpp.
+  bool bf16_dot = false;
 };
 
 // Fills the fields every kernel shares; throws SpecError / std::invalid_argument on bad input.

@@ -5,12 +5,13 @@
 #include <vector>
 
 #include "attncheck/kernel_math.hpp"
+#include "bf16_dot_scores.hpp"
 
 namespace attncheck::kernels {
 
 void run_split_decode(const AttentionSpec& spec, const void* q, const KvCacheView& cache,
                       const VisibilityInputs& visibility, const AttentionOutputs& outputs,
-                      const KernelOptions& options, TaskBody chunk_task, TaskBody merge_task) {
+                      const KernelOptions& options, TaskBody chunk_task, TaskBody merge_task, bool bf16_dot) {
   AttentionJob job = plan_job(spec, visibility, outputs, options, kDefaultDecodeQBlock, kDefaultDecodeKBlock);
   const AttentionShape& s = spec.shape;
   if (cache.capacity < s.kv_len) {
@@ -21,6 +22,7 @@ void run_split_decode(const AttentionSpec& spec, const void* q, const KvCacheVie
   job.k = cache.k;
   job.v = cache.v;
   job.kv_stride = cache.capacity;
+  job.bf16_dot = bf16_dot && s.head_dim % 32 == 0 && cpu_has_bf16_dot();
   // Chunks of a fixed key count aligned at key 0, so a row's chunks are the same whatever
   // kv_len and thread count are (decode of token t == row t of the prefill).
   const int64_t wanted = options.kv_splits > 0 ? ceil_div(s.kv_len, options.kv_splits) : kDefaultDecodeChunk;
@@ -35,7 +37,7 @@ void run_split_decode(const AttentionSpec& spec, const void* q, const KvCacheVie
             merge_task, &job);
 }
 
-KernelInfo decode_kernel_info(const char* name, DType dtype, ForwardFn forward, DecodeFn decode) {
+KernelInfo decode_kernel_info(const char* name, DType dtype, ForwardFn forward, DecodeFn decode, bool bf16_dot) {
   KernelInfo k;
   k.name = name;
   k.dtype = dtype;
@@ -44,6 +46,11 @@ KernelInfo decode_kernel_info(const char* name, DType dtype, ForwardFn forward, 
   k.algorithm = "split-K decode (flash-decoding): online softmax per chunk of 2048 cache keys, K/V read in place "
                 "and shared by a GQA group (Q.K of one tile interleaved with P.V of the previous), vectorized "
                 "exp, partials merged through their log-sum-exp";
+  if (bf16_dot) {
+    k.error.dot_flushes_subnormals = true;
+    k.algorithm += "; Q.K by AVX-512 BF16 dot products (vdpbf16ps: exact pair products, subnormals flushed) "
+                   "where the CPU has them, else widened like decode_bf16";
+  }
   k.forward = forward;
   k.decode = decode;
   return k;

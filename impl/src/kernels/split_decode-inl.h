@@ -23,9 +23,27 @@
 #endif
 
 #include "attention_tile-inl.h"
+#include "bf16_dot_scores.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace attncheck::kernels::HWY_NAMESPACE {
+
+// Q.K of 4 query rows against w keys (ScoresDirect4's contract), by AVX-512 BF16 dot products
+// where the job asks for them (bf16 caches; q_bf16 holds the rows' bf16 bit patterns at the
+// same stride as q), else widened.
+template <typename T>
+HWY_INLINE void DecodeScores(const AttentionJob& job, const float* q, const uint16_t* q_bf16, size_t qdim,
+                             const T* k, size_t dim, size_t w, size_t wp, float* s, const T* prefetch,
+                             size_t prefetch_row_bytes) {
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    if (job.bf16_dot) {
+      scores_bf16_dot4(q_bf16, qdim, reinterpret_cast<const uint16_t*>(k), dim, w, wp, s, prefetch,
+                       prefetch_row_bytes);
+      return;
+    }
+  }
+  ScoresDirect4(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
+}
 
 // Keys per block of the interleaved loop below, and how far ahead its rows are prefetched.
 inline constexpr size_t kInterleaveKeys = 16;
@@ -45,7 +63,8 @@ inline constexpr size_t kInterleaveAhead = 32;
 // increasing order whatever the blocks. Tiles that are not fully visible take the general
 // path (AbsorbGroup, P.V included).
 template <typename T, class Exp>
-void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, const float* q, size_t qdim,
+void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, const float* q, const uint16_t* q_bf16,
+                               size_t qdim,
                                const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max, float* sum,
                                Workspace& ws) {
   const AttentionShape& s = job.spec->shape;
@@ -86,8 +105,8 @@ void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, con
       if (j < wn) {
         const size_t n = std::min(kInterleaveKeys, wn - j);
         const bool prefetch_v = next_v + static_cast<int64_t>(n) <= hi;
-        ScoresDirect4(q, qdim, tile_k + j * dim, dim, n, wp, tile_scores + j,
-                      prefetch_v ? v + static_cast<size_t>(next_v) * dv : nullptr, prefetch_v ? dv * sizeof(T) : 0);
+        DecodeScores(job, q, q_bf16, qdim, tile_k + j * dim, dim, n, wp, tile_scores + j,
+                     prefetch_v ? v + static_cast<size_t>(next_v) * dv : nullptr, prefetch_v ? dv * sizeof(T) : 0);
       }
       // Only rows below hi: past them the pointer could leave the cache's allocation.
       PrefetchRows k_prefetch;
@@ -126,7 +145,7 @@ void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, con
 // and P.V, while K and V of the tile are shared through the cache.
 template <typename T, class Exp>
 void DecodeGroupsTileByTile(const AttentionJob& job, const RowInfo* rows, int64_t padded_rows, const float* q,
-                            size_t qdim, const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max,
+                            const uint16_t* q_bf16, size_t qdim, const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max,
                             float* sum, Workspace& ws) {
   const AttentionShape& s = job.spec->shape;
   const size_t dim = static_cast<size_t>(s.head_dim);
@@ -142,8 +161,9 @@ void DecodeGroupsTileByTile(const AttentionJob& job, const RowInfo* rows, int64_
       const Coverage coverage = Classify<kDecodeRows>(rows + g, kb0, w, job.scalar_alibi);
       if (coverage == Coverage::none) continue;
       // The first group's pass prefetches the tile's V rows for every group's P.V.
-      ScoresDirect4(q + static_cast<size_t>(g) * qdim, qdim, k + kb0 * s.head_dim, dim, static_cast<size_t>(w),
-                    wp, scores, v + kb0 * s.value_dim, g == 0 ? dv * sizeof(T) : 0);
+      DecodeScores(job, q + static_cast<size_t>(g) * qdim, q_bf16 ? q_bf16 + static_cast<size_t>(g) * qdim : nullptr, qdim,
+                   k + kb0 * s.head_dim, dim, static_cast<size_t>(w), wp, scores, v + kb0 * s.value_dim,
+                   g == 0 ? dv * sizeof(T) : 0);
       // The first group's P.V prefetches the next tile's K rows (of this chunk).
       PrefetchRows next_keys;
       if (g == 0 && kb0 + w < hi) {
@@ -175,6 +195,16 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
 
   float* q = ws.q.get(rows_n * qdim);
   const KeyRange keys = PrepareRows<kDecodeRows, T>(job, b, kvh, i0, rows_per_head, qdim, ws.rows, q);
+  // The dot-product path reads the rows as bf16: the upper halves of their exact widenings.
+  uint16_t* q_bf16 = nullptr;
+  if (job.bf16_dot) {
+    q_bf16 = ws.q_bf16.get(rows_n * qdim);
+    for (size_t i = 0; i < rows_n * qdim; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, q + i, sizeof bits);
+      q_bf16[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  }
   const RowInfo* rows = ws.rows.data();
   float* acc = ws.acc.zeroed(rows_n * dvp);
   float* max = ws.max.get(rows_n);
@@ -189,9 +219,9 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
   const int64_t lo = std::max(chunk * job.chunk, keys.begin);
   const int64_t hi = std::min(std::min((chunk + 1) * job.chunk, s.kv_len), keys.end);
   if (padded_rows == kDecodeRows) {
-    DecodeOneGroupInterleaved<T, Exp>(job, rows, q, qdim, k, v, lo, hi, acc, max, sum, ws);
+    DecodeOneGroupInterleaved<T, Exp>(job, rows, q, q_bf16, qdim, k, v, lo, hi, acc, max, sum, ws);
   } else {
-    DecodeGroupsTileByTile<T, Exp>(job, rows, padded_rows, q, qdim, k, v, lo, hi, acc, max, sum, ws);
+    DecodeGroupsTileByTile<T, Exp>(job, rows, padded_rows, q, q_bf16, qdim, k, v, lo, hi, acc, max, sum, ws);
   }
   const size_t stride = dv + 2;
   for (int64_t r = 0; r < padded_rows; ++r) {
