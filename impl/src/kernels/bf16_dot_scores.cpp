@@ -54,6 +54,15 @@ ATTNCHECK_BF16_TARGET inline __m512bh load_pairs(const uint16_t* p) {
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
 }
 
+// One query row's 32 elements against the same elements of 4 keys.
+ATTNCHECK_BF16_TARGET inline void dot_four_keys(__m512bh q, __m512bh x0, __m512bh x1, __m512bh x2, __m512bh x3,
+                                                __m512& a0, __m512& a1, __m512& a2, __m512& a3) {
+  a0 = _mm512_dpbf16_ps(a0, q, x0);
+  a1 = _mm512_dpbf16_ps(a1, q, x1);
+  a2 = _mm512_dpbf16_ps(a2, q, x2);
+  a3 = _mm512_dpbf16_ps(a3, q, x3);
+}
+
 }  // namespace
 
 ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, const uint16_t* k, size_t dim,
@@ -81,26 +90,10 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
     for (size_t d = 0; d < dim; d += 32) {
       const __m512bh x0 = load_pairs(k0 + d), x1 = load_pairs(k1 + d);
       const __m512bh x2 = load_pairs(k2 + d), x3 = load_pairs(k3 + d);
-      __m512bh qv = load_pairs(q + d);
-      a00 = _mm512_dpbf16_ps(a00, qv, x0);
-      a01 = _mm512_dpbf16_ps(a01, qv, x1);
-      a02 = _mm512_dpbf16_ps(a02, qv, x2);
-      a03 = _mm512_dpbf16_ps(a03, qv, x3);
-      qv = load_pairs(q1 + d);
-      a10 = _mm512_dpbf16_ps(a10, qv, x0);
-      a11 = _mm512_dpbf16_ps(a11, qv, x1);
-      a12 = _mm512_dpbf16_ps(a12, qv, x2);
-      a13 = _mm512_dpbf16_ps(a13, qv, x3);
-      qv = load_pairs(q2 + d);
-      a20 = _mm512_dpbf16_ps(a20, qv, x0);
-      a21 = _mm512_dpbf16_ps(a21, qv, x1);
-      a22 = _mm512_dpbf16_ps(a22, qv, x2);
-      a23 = _mm512_dpbf16_ps(a23, qv, x3);
-      qv = load_pairs(q3 + d);
-      a30 = _mm512_dpbf16_ps(a30, qv, x0);
-      a31 = _mm512_dpbf16_ps(a31, qv, x1);
-      a32 = _mm512_dpbf16_ps(a32, qv, x2);
-      a33 = _mm512_dpbf16_ps(a33, qv, x3);
+      dot_four_keys(load_pairs(q + d), x0, x1, x2, x3, a00, a01, a02, a03);
+      dot_four_keys(load_pairs(q1 + d), x0, x1, x2, x3, a10, a11, a12, a13);
+      dot_four_keys(load_pairs(q2 + d), x0, x1, x2, x3, a20, a21, a22, a23);
+      dot_four_keys(load_pairs(q3 + d), x0, x1, x2, x3, a30, a31, a32, a33);
     }
     __m512 acc[kRows * kKeys] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
     sums_of_lanes16(acc, sums);
