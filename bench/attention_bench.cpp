@@ -275,13 +275,13 @@ void BM_Decode(benchmark::State& state, std::string name, int threads) {
   };
   // f16 caches also time the stream-bound loop (decode_stream_bound.hpp) between iterations.
   std::vector<Companion*> companions;
+  std::vector<const void*> k_layers, v_layers;
+  for (const KvCache& cache : layers) {
+    k_layers.push_back(cache.view().k);
+    v_layers.push_back(cache.view().v);
+  }
   double bound_best = std::numeric_limits<double>::infinity();
   Companion bound{[&] {
-    std::vector<const void*> k_layers, v_layers;
-    for (const KvCache& cache : layers) {
-      k_layers.push_back(cache.view().k);
-      v_layers.push_back(cache.view().v);
-    }
     bound_best = std::min(bound_best, decode_stream_bound_seconds(k_layers, v_layers, kDecodeKvHeads, kDecodeLength,
                                                                   kDecodeLength, kDim, threads));
   }};

@@ -1,8 +1,9 @@
 // The AVX-512 BF16 Q.K path of decode_bf16_dot (kernels/bf16_dot_scores.hpp): its scores
 // against exact dot products, the subnormal flush docs/error-model.md (item 9) accounts for,
 // and the kernel within its bound on shapes that take the path, where the bound without item 9
-// must reject it. Skipped on CPUs without AVX-512 BF16 (the kernel then widens like decode_bf16
-// and the rest of the suite covers it).
+// must reject it and the bound with it must still reject a wrong output. Skipped on CPUs
+// without AVX-512 BF16 (the kernel then widens like decode_bf16 and the rest of the suite
+// covers it).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -125,6 +126,23 @@ TEST(Bf16DotScores, DecodeBf16DotStaysWithinItsBoundAndNeedsItem9WhenInputsAreSu
   ASSERT_NE(widening, nullptr);
   const oracle::KernelCheck widened = oracle::check_kernel(*widening, problem, exact, run_kernel(*widening, problem));
   EXPECT_TRUE(widened.passed()) << oracle::format_kernel_check(widened);
+}
+
+// Item 9 is absolute and tiny away from the subnormal range: on ordinary values the bound with
+// it still rejects an output element off by 2^-5 of itself (16 bf16 half-ulps).
+TEST(Bf16DotScores, Item9LeavesTheBoundTightOnOrdinaryValues) {
+  if (!kernels::cpu_has_bf16_dot()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  const KernelInfo* kernel = find_kernel("decode_bf16_dot");
+  ASSERT_NE(kernel, nullptr);
+  AttentionSpec spec;
+  spec.shape = AttentionShape{1, 4, 2, 3, 300, 64, 64};
+  const Problem problem = make_random_problem(spec, DType::bf16, 31);
+  const oracle::OracleResult exact = oracle::forward(problem);
+  KernelResult got = run_kernel(*kernel, problem);
+  ASSERT_TRUE(oracle::check_kernel(*kernel, problem, exact, got).passed());
+  got.o[5] += 0x1p-5f * std::fabs(got.o[5]);
+  const oracle::KernelCheck moved = oracle::check_kernel(*kernel, problem, exact, got);
+  EXPECT_FALSE(moved.passed()) << oracle::format_kernel_check(moved);
 }
 
 }  // namespace

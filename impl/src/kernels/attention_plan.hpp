@@ -32,6 +32,9 @@ inline constexpr int64_t kDefaultDecodeQBlock = 16;
 inline constexpr int64_t kDefaultDecodeKBlock = 128;
 inline constexpr int64_t kDefaultDecodeChunk = 2048;
 
+// How far ahead of its use a K row is prefetched by the decode Q.K loops (within a tile), in keys.
+inline constexpr size_t kPrefetchKeysAhead = 16;
+
 // Output rows per merge task of the split-K decode.
 inline constexpr int64_t kMergeRows = 64;
 

@@ -251,9 +251,6 @@ HWY_INLINE void SumsOfLanes(VF* HWY_RESTRICT acc, float* HWY_RESTRICT sums) {
 // loop kept its 16 accumulators in registers and stored its sums without a per-key tail
 // call); elsewhere (16 registers) 2 keys at a time with a horizontal sum per score.
 
-// How far ahead of its use a K row is prefetched, in keys.
-inline constexpr size_t kPrefetchKeysAhead = 16;
-
 // Two keys per step, so each loaded q vector serves 2 x 4 dot products. K rows are prefetched
 // 16 ahead (one thread at 8192 keys: about 2.0 -> 1.9 ms, within the machine's noise).
 template <typename T>

@@ -2,6 +2,8 @@
 // function carries its own target attribute and runs only where cpu_has_bf16_dot() says so.
 #include "bf16_dot_scores.hpp"
 
+#include "attention_plan.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -25,9 +27,6 @@ bool cpu_has_bf16_dot() {
 namespace {
 
 #define ATTNCHECK_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-// How far ahead of its use a K row is prefetched, in keys (as kPrefetchKeysAhead).
-constexpr size_t kKeysAhead = 16;
 
 ATTNCHECK_BF16_TARGET inline void prefetch_bytes(const char* p, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
@@ -80,7 +79,7 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
     const uint16_t* k2 = k0 + (keys > 2 ? 2 : keys - 1) * dim;
     const uint16_t* k3 = k0 + (keys > 3 ? 3 : keys - 1) * dim;
     if (prefetch_row_bytes != 0) prefetch_bytes(prefetch_bytes_base + j * prefetch_row_bytes, keys * prefetch_row_bytes);
-    if (j + kKeysAhead + kKeys <= w) prefetch_bytes(reinterpret_cast<const char*>(k0 + kKeysAhead * dim), kKeys * key_bytes);
+    if (j + kPrefetchKeysAhead + kKeys <= w) prefetch_bytes(reinterpret_cast<const char*>(k0 + kPrefetchKeysAhead * dim), kKeys * key_bytes);
     // 16 named accumulators (4 rows x 4 keys), so they stay in registers.
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;

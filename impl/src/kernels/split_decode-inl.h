@@ -64,9 +64,8 @@ inline constexpr size_t kInterleaveAhead = 32;
 // path (AbsorbGroup, P.V included).
 template <typename T, class Exp>
 void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, const float* q, const uint16_t* q_bf16,
-                               size_t qdim,
-                               const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max, float* sum,
-                               Workspace& ws) {
+                               size_t qdim, const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max,
+                               float* sum, Workspace& ws) {
   const AttentionShape& s = job.spec->shape;
   const size_t dim = static_cast<size_t>(s.head_dim);
   const size_t dv = static_cast<size_t>(s.value_dim);
@@ -145,8 +144,8 @@ void DecodeOneGroupInterleaved(const AttentionJob& job, const RowInfo* rows, con
 // and P.V, while K and V of the tile are shared through the cache.
 template <typename T, class Exp>
 void DecodeGroupsTileByTile(const AttentionJob& job, const RowInfo* rows, int64_t padded_rows, const float* q,
-                            const uint16_t* q_bf16, size_t qdim, const T* k, const T* v, int64_t lo, int64_t hi, float* acc, float* max,
-                            float* sum, Workspace& ws) {
+                            const uint16_t* q_bf16, size_t qdim, const T* k, const T* v, int64_t lo, int64_t hi,
+                            float* acc, float* max, float* sum, Workspace& ws) {
   const AttentionShape& s = job.spec->shape;
   const size_t dim = static_cast<size_t>(s.head_dim);
   const size_t dv = static_cast<size_t>(s.value_dim);
@@ -161,9 +160,9 @@ void DecodeGroupsTileByTile(const AttentionJob& job, const RowInfo* rows, int64_
       const Coverage coverage = Classify<kDecodeRows>(rows + g, kb0, w, job.scalar_alibi);
       if (coverage == Coverage::none) continue;
       // The first group's pass prefetches the tile's V rows for every group's P.V.
-      DecodeScores(job, q + static_cast<size_t>(g) * qdim, q_bf16 ? q_bf16 + static_cast<size_t>(g) * qdim : nullptr, qdim,
-                   k + kb0 * s.head_dim, dim, static_cast<size_t>(w), wp, scores, v + kb0 * s.value_dim,
-                   g == 0 ? dv * sizeof(T) : 0);
+      const uint16_t* group_q_bf16 = q_bf16 != nullptr ? q_bf16 + static_cast<size_t>(g) * qdim : nullptr;
+      DecodeScores(job, q + static_cast<size_t>(g) * qdim, group_q_bf16, qdim, k + kb0 * s.head_dim, dim,
+                   static_cast<size_t>(w), wp, scores, v + kb0 * s.value_dim, g == 0 ? dv * sizeof(T) : 0);
       // The first group's P.V prefetches the next tile's K rows (of this chunk).
       PrefetchRows next_keys;
       if (g == 0 && kb0 + w < hi) {
@@ -197,12 +196,14 @@ void DecodeChunkTask(const AttentionJob& job, int64_t task, Workspace& ws) {
   const KeyRange keys = PrepareRows<kDecodeRows, T>(job, b, kvh, i0, rows_per_head, qdim, ws.rows, q);
   // The dot-product path reads the rows as bf16: the upper halves of their exact widenings.
   uint16_t* q_bf16 = nullptr;
-  if (job.bf16_dot) {
-    q_bf16 = ws.q_bf16.get(rows_n * qdim);
-    for (size_t i = 0; i < rows_n * qdim; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, q + i, sizeof bits);
-      q_bf16[i] = static_cast<uint16_t>(bits >> 16);
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    if (job.bf16_dot) {
+      q_bf16 = ws.q_bf16.get(rows_n * qdim);
+      for (size_t i = 0; i < rows_n * qdim; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, q + i, sizeof bits);
+        q_bf16[i] = static_cast<uint16_t>(bits >> 16);
+      }
     }
   }
   const RowInfo* rows = ws.rows.data();
