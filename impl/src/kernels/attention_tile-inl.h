@@ -217,27 +217,69 @@ HWY_INLINE void PrefetchRow(const T* row, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) hwy::Prefetch(p + b);
 }
 
-// Horizontal sums of kCount vectors at once (a transposing reduction): sums[i] = the sum of
-// the lanes of acc[i], for kCount a multiple of the lane count. Each level adds the even and
-// the odd lanes of a pair of vectors (ConcatEven + ConcatOdd), halving the vectors and the
-// lanes per source, so kCount sums cost about kCount additions instead of kCount separate
-// log2(N)-step reductions. Every source goes through the same fixed tree of additions over
-// its lanes, whatever its index, so a sum depends only on its vector. acc is clobbered.
-template <size_t kCount>
-HWY_INLINE void SumsOfLanes(VF* HWY_RESTRICT acc, float* HWY_RESTRICT sums) {
-  const DF df;
-  const size_t N = hn::Lanes(df);
-  size_t vectors = kCount;
-#if HWY_TARGET != HWY_SCALAR
-  for (size_t lanes_per_source = N; lanes_per_source > 1; lanes_per_source /= 2, vectors /= 2) {
-    for (size_t i = 0; i < vectors / 2; ++i) {
-      acc[i] = hn::Add(hn::ConcatEven(df, acc[2 * i + 1], acc[2 * i]), hn::ConcatOdd(df, acc[2 * i + 1], acc[2 * i]));
-    }
-  }
-#endif
-  // Vector i now holds the sums of sources [i N, (i + 1) N).
-  for (size_t i = 0; i < vectors; ++i) hn::StoreU(acc[i], df, sums + i * N);
+// Prefetches spread over the iterations of a loop: iteration i requests the `step` bytes at
+// first + i * step (step a multiple of 64; 0 requests nothing). A burst of a step's prefetches
+// ahead of its loop stalled the core on the miss buffers, and the loads behind them waited
+// (Zen 5, f16 decode, 8 kv heads x 8192 keys, 8 cold caches, alternating in one process: 2
+// threads ~14% faster per call, 1 thread ~24%).
+struct SpreadPrefetch {
+  const char* first = nullptr;
+  size_t step = 0;
+};
+
+HWY_INLINE void PrefetchSlice(const SpreadPrefetch& p, size_t i) {
+  for (size_t b = 0; b < p.step; b += 64) hwy::Prefetch(p.first + i * p.step + b);
 }
+
+// The step that spreads `bytes` evenly over `iterations` in whole cache lines, or 0 if none does.
+HWY_INLINE size_t SpreadStep(size_t bytes, size_t iterations) {
+  return iterations != 0 && bytes != 0 && bytes % (iterations * 64) == 0 ? bytes / iterations : 0;
+}
+
+// Horizontal sums of 16 vectors of 16 lanes at once (a transposing reduction): lane i of the
+// result is the sum of the lanes of acc[i]. Every source goes through the same fixed tree,
+// adjacent lanes first: ((l0 + l1) + (l2 + l3)) within each 128-bit block, then
+// (b0 + b1) + (b2 + b3) over the blocks, so a sum depends only on its vector. Each level
+// pairs two vectors by two blends, one shuffle of the second blend and an add: where a
+// two-source permute (vpermt2ps) per half took 30 cross-block permutes and their index
+// loads, this takes 16 shuffles, 12 of them within 128-bit blocks. acc is clobbered.
+// These 16-lane forms are compiled for the AVX-512 targets only (ScoresDirect4 picks them).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+HWY_INLINE VF SumsOfLanes16(VF* HWY_RESTRICT acc) {
+  const DF df;
+  const hn::Repartition<double, DF> dd;
+  // Lanes 2m, 2m + 1 of each block: the sums of lanes (2m, 2m + 1) of sources a, b.
+  for (size_t i = 0; i < 8; ++i) {
+    const VF a = acc[2 * i], b = acc[2 * i + 1];
+    acc[i] = hn::Add(hn::OddEven(b, a), hn::Shuffle2301(hn::OddEven(a, b)));
+  }
+  // Lane m of each block: the block's sum for source 4i + m.
+  for (size_t i = 0; i < 4; ++i) {
+    const auto c = hn::BitCast(dd, acc[2 * i]), d = hn::BitCast(dd, acc[2 * i + 1]);
+    acc[i] = hn::Add(hn::BitCast(df, hn::OddEven(d, c)), hn::Shuffle1032(hn::BitCast(df, hn::OddEven(c, d))));
+  }
+  // Blocks (b0 + b1) and (b2 + b3) of sources 8i..8i+3 in blocks 0, 2 and of 8i+4..8i+7 in 1, 3.
+  for (size_t i = 0; i < 2; ++i) {
+    const VF e = acc[2 * i], f = acc[2 * i + 1];
+    acc[i] = hn::Add(hn::OddEvenBlocks(f, e), hn::SwapAdjacentBlocks(hn::OddEvenBlocks(e, f)));
+  }
+  return hn::Add(hn::ConcatLowerLower(df, acc[1], acc[0]), hn::ConcatUpperUpper(df, acc[1], acc[0]));
+}
+
+// Row r of the 4 x 4 matrix of 128-bit blocks (s0 .. s3) as one vector: block c of the
+// result is block r of s_c. s_c holds the scores of 4 rows (one per block) for keys 4c..4c+3.
+HWY_INLINE void TransposeBlocks4(VF& s0, VF& s1, VF& s2, VF& s3) {
+  const DF df;
+  const VF u0 = hn::OddEvenBlocks(hn::SwapAdjacentBlocks(s1), s0);  // s0b0 s1b0 s0b2 s1b2
+  const VF u1 = hn::OddEvenBlocks(s1, hn::SwapAdjacentBlocks(s0));  // s0b1 s1b1 s0b3 s1b3
+  const VF u2 = hn::OddEvenBlocks(hn::SwapAdjacentBlocks(s3), s2);
+  const VF u3 = hn::OddEvenBlocks(s3, hn::SwapAdjacentBlocks(s2));
+  s0 = hn::ConcatLowerLower(df, u2, u0);
+  s1 = hn::ConcatLowerLower(df, u3, u1);
+  s2 = hn::ConcatUpperUpper(df, u2, u0);
+  s3 = hn::ConcatUpperUpper(df, u3, u1);
+}
+#endif
 
 // Decode form: K read in place from storage (key rows of `dim` elements), no transpose: 4
 // query rows (a GQA group; q rows f32, `qdim` apart, zero-padded to a multiple of the vector
@@ -315,11 +357,63 @@ HWY_NOINLINE void ScoresDirectPairs(const float* HWY_RESTRICT q, size_t qdim, co
   }
 }
 
-// Four keys per step, so each widened key vector serves 4 rows and each q vector 4 keys, and
-// one transposing reduction (SumsOfLanes) for all 16 scores. A last partial step
-// repeats the last key (its extra scores are dropped), so every key's score is computed the
-// same way. K is prefetched kPrefetchKeysAhead keys ahead within the tile (the hardware
-// prefetchers lagged on 4 rows; P.V prefetches the next tile's rows).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// The 16 scores of 4 query rows (q, qdim apart) against 4 keys over the first `full` elements
+// (a multiple of the 16 lanes), as one vector: lane 4 r + t is row r against key t. Each
+// widened key vector serves the 4 rows and each q vector the 4 keys. Iteration i of the loop
+// over d sends slice i of each prefetch region.
+template <typename T>
+HWY_INLINE VF ScoresOfStep(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k0,
+                           const T* HWY_RESTRICT k1, const T* HWY_RESTRICT k2, const T* HWY_RESTRICT k3,
+                           size_t full, const SpreadPrefetch& v_rows, const SpreadPrefetch& k_rows) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const float* HWY_RESTRICT q1 = q + qdim;
+  const float* HWY_RESTRICT q2 = q + 2 * qdim;
+  const float* HWY_RESTRICT q3 = q + 3 * qdim;
+  VF a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
+  VF a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
+  VF a20 = hn::Zero(df), a21 = hn::Zero(df), a22 = hn::Zero(df), a23 = hn::Zero(df);
+  VF a30 = hn::Zero(df), a31 = hn::Zero(df), a32 = hn::Zero(df), a33 = hn::Zero(df);
+  for (size_t d = 0, i = 0; d < full; d += N, ++i) {
+    PrefetchSlice(v_rows, i);
+    PrefetchSlice(k_rows, i);
+    const VF x0 = LoadWiden(df, k0 + d), x1 = LoadWiden(df, k1 + d);
+    const VF x2 = LoadWiden(df, k2 + d), x3 = LoadWiden(df, k3 + d);
+    VF qv = hn::Load(df, q + d);
+    a00 = hn::MulAdd(qv, x0, a00);
+    a01 = hn::MulAdd(qv, x1, a01);
+    a02 = hn::MulAdd(qv, x2, a02);
+    a03 = hn::MulAdd(qv, x3, a03);
+    qv = hn::Load(df, q1 + d);
+    a10 = hn::MulAdd(qv, x0, a10);
+    a11 = hn::MulAdd(qv, x1, a11);
+    a12 = hn::MulAdd(qv, x2, a12);
+    a13 = hn::MulAdd(qv, x3, a13);
+    qv = hn::Load(df, q2 + d);
+    a20 = hn::MulAdd(qv, x0, a20);
+    a21 = hn::MulAdd(qv, x1, a21);
+    a22 = hn::MulAdd(qv, x2, a22);
+    a23 = hn::MulAdd(qv, x3, a23);
+    qv = hn::Load(df, q3 + d);
+    a30 = hn::MulAdd(qv, x0, a30);
+    a31 = hn::MulAdd(qv, x1, a31);
+    a32 = hn::MulAdd(qv, x2, a32);
+    a33 = hn::MulAdd(qv, x3, a33);
+  }
+  VF acc[16] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
+  return SumsOfLanes16(acc);
+}
+
+// Four keys per step (ScoresOfStep), four steps per block of 16 keys, whose 4 score vectors
+// are transposed by 128-bit blocks (TransposeBlocks4) into one vector of 16 keys per row and
+// stored whole, where storing each step's 4 x 4 scores went through the stack (a 64-byte store
+// read back as 16-byte pieces). A last partial block goes step by step; a last partial step
+// repeats its last key (its extra scores are dropped), so every key's score is computed the
+// same way. While K streams in, each step prefetches the same keys' V rows (`prefetch`, for
+// P.V) and the K rows kPrefetchKeysAhead keys ahead within the tile (the hardware prefetchers
+// lag on 4 interleaved rows), spread over its loop (SpreadPrefetch) where the regions divide
+// evenly into cache lines per iteration, else in one burst before it.
 template <typename T>
 HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k,
                                          size_t dim, size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
@@ -327,80 +421,84 @@ HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdi
   constexpr size_t kRows = 4, kKeys = 4;
   const DF df;
   const size_t N = hn::Lanes(df);
+  static_assert(kRows * kKeys == hn::MaxLanes(DF()), "one score per lane");
   const size_t full = dim / N * N;
   const bool tail = full < dim;
   const size_t prefetch_row = prefetch_row_bytes / sizeof(T);
   const size_t key_bytes = dim * sizeof(T);
-  static_assert(kRows * kKeys % hn::MaxLanes(DF()) == 0, "SumsOfLanes needs whole vectors of sources");
+  const size_t iterations = full / N;
+  const size_t v_step = SpreadStep(kKeys * prefetch_row_bytes, iterations);
+  const size_t k_step = SpreadStep(kKeys * key_bytes, iterations);
+  const bool spread = v_step != 0 && k_step != 0;
+  // The prefetch regions of the step at key j (of `keys` keys): spread, or sent at once.
+  const auto step_prefetches = [&](size_t j, size_t keys, SpreadPrefetch& v_rows, SpreadPrefetch& k_rows) HWY_ATTR {
+    const char* v_first = prefetch_row_bytes != 0 ? reinterpret_cast<const char*>(prefetch + j * prefetch_row) : nullptr;
+    const char* k_first =
+        j + kPrefetchKeysAhead + kKeys <= w ? reinterpret_cast<const char*>(k + (j + kPrefetchKeysAhead) * dim) : nullptr;
+    if (spread && keys == kKeys) {
+      v_rows = SpreadPrefetch{v_first, v_first != nullptr ? v_step : 0};
+      k_rows = SpreadPrefetch{k_first, k_first != nullptr ? k_step : 0};
+      return;
+    }
+    v_rows = k_rows = SpreadPrefetch{};
+    if (v_first != nullptr) PrefetchRow(v_first, keys * prefetch_row_bytes);
+    if (k_first != nullptr) PrefetchRow(k_first, kKeys * key_bytes);
+  };
+  SpreadPrefetch v_rows, k_rows;
+  size_t j = 0;
+  if (HWY_LIKELY(!tail)) {
+    for (; j + 4 * kKeys <= w; j += 4 * kKeys) {
+      const T* HWY_RESTRICT kj = k + j * dim;
+      step_prefetches(j, kKeys, v_rows, k_rows);
+      VF s0 = ScoresOfStep(q, qdim, kj, kj + dim, kj + 2 * dim, kj + 3 * dim, full, v_rows, k_rows);
+      kj += kKeys * dim;
+      step_prefetches(j + kKeys, kKeys, v_rows, k_rows);
+      VF s1 = ScoresOfStep(q, qdim, kj, kj + dim, kj + 2 * dim, kj + 3 * dim, full, v_rows, k_rows);
+      kj += kKeys * dim;
+      step_prefetches(j + 2 * kKeys, kKeys, v_rows, k_rows);
+      VF s2 = ScoresOfStep(q, qdim, kj, kj + dim, kj + 2 * dim, kj + 3 * dim, full, v_rows, k_rows);
+      kj += kKeys * dim;
+      step_prefetches(j + 3 * kKeys, kKeys, v_rows, k_rows);
+      VF s3 = ScoresOfStep(q, qdim, kj, kj + dim, kj + 2 * dim, kj + 3 * dim, full, v_rows, k_rows);
+      TransposeBlocks4(s0, s1, s2, s3);
+      hn::StoreU(s0, df, s + j);
+      hn::StoreU(s1, df, s + wp + j);
+      hn::StoreU(s2, df, s + 2 * wp + j);
+      hn::StoreU(s3, df, s + 3 * wp + j);
+    }
+  }
   HWY_ALIGN float sums[kRows * kKeys];
-  const float* HWY_RESTRICT q1 = q + qdim;
-  const float* HWY_RESTRICT q2 = q + 2 * qdim;
-  const float* HWY_RESTRICT q3 = q + 3 * qdim;
-  for (size_t j = 0; j < w; j += kKeys) {
+  for (; j < w; j += kKeys) {
     const size_t keys = std::min(kKeys, w - j);
-    // A last partial step repeats its last key: every score is computed the same way.
     const T* HWY_RESTRICT k0 = k + j * dim;
     const T* HWY_RESTRICT k1 = k0 + (keys > 1 ? dim : 0);
     const T* HWY_RESTRICT k2 = k0 + (keys > 2 ? 2 : keys - 1) * dim;
     const T* HWY_RESTRICT k3 = k0 + (keys > 3 ? 3 : keys - 1) * dim;
-    if (prefetch_row_bytes != 0) PrefetchRow(prefetch + j * prefetch_row, keys * prefetch_row_bytes);
-    if (j + kPrefetchKeysAhead + kKeys <= w) PrefetchRow(k0 + kPrefetchKeysAhead * dim, kKeys * key_bytes);
-    VF a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
-    VF a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
-    VF a20 = hn::Zero(df), a21 = hn::Zero(df), a22 = hn::Zero(df), a23 = hn::Zero(df);
-    VF a30 = hn::Zero(df), a31 = hn::Zero(df), a32 = hn::Zero(df), a33 = hn::Zero(df);
-    for (size_t d = 0; d < full; d += N) {
-      const VF x0 = LoadWiden(df, k0 + d), x1 = LoadWiden(df, k1 + d);
-      const VF x2 = LoadWiden(df, k2 + d), x3 = LoadWiden(df, k3 + d);
-      VF qv = hn::Load(df, q + d);
-      a00 = hn::MulAdd(qv, x0, a00);
-      a01 = hn::MulAdd(qv, x1, a01);
-      a02 = hn::MulAdd(qv, x2, a02);
-      a03 = hn::MulAdd(qv, x3, a03);
-      qv = hn::Load(df, q1 + d);
-      a10 = hn::MulAdd(qv, x0, a10);
-      a11 = hn::MulAdd(qv, x1, a11);
-      a12 = hn::MulAdd(qv, x2, a12);
-      a13 = hn::MulAdd(qv, x3, a13);
-      qv = hn::Load(df, q2 + d);
-      a20 = hn::MulAdd(qv, x0, a20);
-      a21 = hn::MulAdd(qv, x1, a21);
-      a22 = hn::MulAdd(qv, x2, a22);
-      a23 = hn::MulAdd(qv, x3, a23);
-      qv = hn::Load(df, q3 + d);
-      a30 = hn::MulAdd(qv, x0, a30);
-      a31 = hn::MulAdd(qv, x1, a31);
-      a32 = hn::MulAdd(qv, x2, a32);
-      a33 = hn::MulAdd(qv, x3, a33);
-    }
-    VF acc[kRows * kKeys] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
-    SumsOfLanes<kRows * kKeys>(acc, sums);
+    step_prefetches(j, keys, v_rows, k_rows);
+    hn::Store(ScoresOfStep(q, qdim, k0, k1, k2, k3, full, v_rows, k_rows), df, sums);
     if (HWY_UNLIKELY(tail)) {
       const T* keys_of_step[kKeys] = {k0, k1, k2, k3};
       for (size_t r = 0; r < kRows; ++r) {
         for (size_t t = 0; t < kKeys; ++t) sums[r * kKeys + t] += DotTail(q + r * qdim, keys_of_step[t], full, dim);
       }
     }
-    if (HWY_LIKELY(keys == kKeys)) {
-      for (size_t r = 0; r < kRows; ++r) hwy::CopyBytes<kKeys * sizeof(float)>(sums + r * kKeys, s + r * wp + j);
-    } else {
-      for (size_t r = 0; r < kRows; ++r) {
-        for (size_t t = 0; t < keys; ++t) s[r * wp + j + t] = sums[r * kKeys + t];
-      }
+    for (size_t r = 0; r < kRows; ++r) {
+      for (size_t t = 0; t < keys; ++t) s[r * wp + j + t] = sums[r * kKeys + t];
     }
   }
 }
+#endif
 
 template <typename T>
 HWY_INLINE void ScoresDirect4(const float* HWY_RESTRICT q, size_t qdim, const T* HWY_RESTRICT k, size_t dim,
                               size_t w, size_t wp, float* HWY_RESTRICT s, const T* prefetch,
                               size_t prefetch_row_bytes) {
   // 16 accumulators + 4 keys + q fit the 32 registers of 512-bit targets.
-  if constexpr (hn::MaxLanes(DF()) == 16) {
-    ScoresDirectTransposed(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
-  } else {
-    ScoresDirectPairs(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
-  }
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  ScoresDirectTransposed(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
+#else
+  ScoresDirectPairs(q, qdim, k, dim, w, wp, s, prefetch, prefetch_row_bytes);
+#endif
 }
 
 // ------------------------------------------------------------------ tile coverage
@@ -604,14 +702,23 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
     // 512-bit vectors: 4 rows x 4 vectors of columns (16 accumulators of 32 registers), so each
     // broadcast weight serves 4 FMAs and a tile's V rows are walked half as often (decode).
     // Each element still adds its keys in increasing order, one FMA each: the same bits.
+    // The key rows are walked once per 64 columns; each walk prefetches its share of every
+    // row of `next` (whole cache lines), so those requests too go out evenly.
+    const size_t walks = dv / (4 * N);
+    const size_t next_lines = (next.row_bytes + 63) / 64;
     for (; c + 4 * N <= dv; c += 4 * N) {
+      const size_t walk = c / (4 * N);
+      const size_t slice_begin = walk * next_lines / walks * 64;
+      const size_t slice_bytes = (walk + 1) * next_lines / walks * 64 - slice_begin;
       VF a[4][4];
       for (size_t r = 0; r < 4; ++r) {
         for (size_t b = 0; b < 4; ++b) a[r][b] = hn::LoadU(df, outs[r] + c + b * N);
       }
       const VT* HWY_RESTRICT row = v + j0 * v_stride + c;
       for (size_t j = j0; j < j1; ++j, row += v_stride) {
-        if (c == 0) PrefetchRowOf(next, j - j0);
+        if (j - j0 < next.rows) {
+          PrefetchRow(static_cast<const char*>(next.first) + (j - j0) * next.row_bytes + slice_begin, slice_bytes);
+        }
         VF x[4];
         for (size_t b = 0; b < 4; ++b) x[b] = LoadWiden(df, row + b * N);
         for (size_t r = 0; r < 4; ++r) {
