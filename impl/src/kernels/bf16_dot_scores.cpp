@@ -32,10 +32,10 @@ ATTNCHECK_BF16_TARGET inline void prefetch_bytes(const char* p, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
 }
 
-// Sums of the lanes of 16 vectors: sums[i] = the sum of acc[i]'s lanes. Each level adds the
-// even and the odd lanes of a pair (lanes 2l and 2l + 1 of a source first), halving the lanes
-// per source; every source takes the same tree.
-ATTNCHECK_BF16_TARGET inline void sums_of_lanes16(__m512* acc, float* sums) {
+// Sums of the lanes of 16 vectors, as one vector: lane i = the sum of acc[i]'s lanes. Each
+// level adds the even and the odd lanes of a pair (lanes 2l and 2l + 1 of a source first),
+// halving the lanes per source; every source takes the same tree.
+ATTNCHECK_BF16_TARGET inline __m512 sums_of_lanes16(__m512* acc) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 #pragma GCC unroll 4
@@ -46,7 +46,7 @@ ATTNCHECK_BF16_TARGET inline void sums_of_lanes16(__m512* acc, float* sums) {
                              _mm512_permutex2var_ps(acc[2 * i], odd, acc[2 * i + 1]));
     }
   }
-  _mm512_storeu_ps(sums, acc[0]);
+  return acc[0];
 }
 
 ATTNCHECK_BF16_TARGET inline __m512bh load_pairs(const uint16_t* p) {
@@ -62,40 +62,112 @@ ATTNCHECK_BF16_TARGET inline void dot_four_keys(__m512bh q, __m512bh x0, __m512b
   a3 = _mm512_dpbf16_ps(a3, q, x3);
 }
 
+// Prefetch regions sent slice by slice over a loop (iteration i: `step` bytes at first +
+// i * step; step 0 sends nothing), as SpreadPrefetch in attention_tile-inl.h.
+struct Spread {
+  const char* first = nullptr;
+  size_t step = 0;
+};
+
+ATTNCHECK_BF16_TARGET inline void prefetch_slice(const Spread& p, size_t i) {
+  for (size_t b = 0; b < p.step; b += 64) _mm_prefetch(p.first + i * p.step + b, _MM_HINT_T0);
+}
+
+// The 16 scores of 4 query rows against 4 keys as one vector (lane 4 r + t: row r, key t).
+ATTNCHECK_BF16_TARGET inline __m512 step_scores(const uint16_t* q, size_t q_stride, const uint16_t* k0,
+                                                const uint16_t* k1, const uint16_t* k2, const uint16_t* k3,
+                                                size_t dim, const Spread& v_rows, const Spread& k_rows) {
+  // 16 named accumulators (4 rows x 4 keys), so they stay in registers.
+  __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+  __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+  const uint16_t* q1 = q + q_stride;
+  const uint16_t* q2 = q + 2 * q_stride;
+  const uint16_t* q3 = q + 3 * q_stride;
+  for (size_t d = 0, i = 0; d < dim; d += 32, ++i) {
+    prefetch_slice(v_rows, i);
+    prefetch_slice(k_rows, i);
+    const __m512bh x0 = load_pairs(k0 + d), x1 = load_pairs(k1 + d);
+    const __m512bh x2 = load_pairs(k2 + d), x3 = load_pairs(k3 + d);
+    dot_four_keys(load_pairs(q + d), x0, x1, x2, x3, a00, a01, a02, a03);
+    dot_four_keys(load_pairs(q1 + d), x0, x1, x2, x3, a10, a11, a12, a13);
+    dot_four_keys(load_pairs(q2 + d), x0, x1, x2, x3, a20, a21, a22, a23);
+    dot_four_keys(load_pairs(q3 + d), x0, x1, x2, x3, a30, a31, a32, a33);
+  }
+  __m512 acc[16] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
+  return sums_of_lanes16(acc);
+}
+
+// Block r of the result r is block r of s0, s1, s2, s3 in turn: the 4 steps' scores of row r.
+// GCC 12 warns that _mm512_shuffle_f32x4's internal _mm512_undefined_ps "may be used
+// uninitialized" (GCC bug 105593, fixed in 13); the instruction reads no such value.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+ATTNCHECK_BF16_TARGET inline void transpose_blocks4(__m512& s0, __m512& s1, __m512& s2, __m512& s3) {
+  const __m512 t0 = _mm512_shuffle_f32x4(s0, s1, _MM_SHUFFLE(1, 0, 1, 0));  // s0b0 s0b1 s1b0 s1b1
+  const __m512 t1 = _mm512_shuffle_f32x4(s0, s1, _MM_SHUFFLE(3, 2, 3, 2));  // s0b2 s0b3 s1b2 s1b3
+  const __m512 t2 = _mm512_shuffle_f32x4(s2, s3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512 t3 = _mm512_shuffle_f32x4(s2, s3, _MM_SHUFFLE(3, 2, 3, 2));
+  s0 = _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(2, 0, 2, 0));
+  s1 = _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(3, 1, 3, 1));
+  s2 = _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(2, 0, 2, 0));
+  s3 = _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(3, 1, 3, 1));
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
+// Same structure as ScoresDirectTransposed: 4 keys per step, whole 16-key score rows per block
+// of 4 steps, prefetches spread over each step's loop over d (in whole cache lines where the
+// regions divide evenly, else sent at once).
 ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, const uint16_t* k, size_t dim,
                                             size_t w, size_t wp, float* s, const void* prefetch,
                                             size_t prefetch_row_bytes) {
   constexpr size_t kRows = 4, kKeys = 4;
-  alignas(64) float sums[kRows * kKeys];
-  const char* prefetch_bytes_base = static_cast<const char*>(prefetch);
+  const char* v_base = static_cast<const char*>(prefetch);
   const size_t key_bytes = dim * sizeof(uint16_t);
-  for (size_t j = 0; j < w; j += kKeys) {
+  const size_t iterations = dim / 32;
+  const auto spread_step = [iterations](size_t bytes) {
+    return iterations != 0 && bytes != 0 && bytes % (iterations * 64) == 0 ? bytes / iterations : 0;
+  };
+  const size_t v_step = spread_step(kKeys * prefetch_row_bytes), k_step = spread_step(kKeys * key_bytes);
+  // The step at key j (of `keys` keys): the V rows of its keys and the K rows kPrefetchKeysAhead
+  // keys ahead, as spreads, or sent now.
+  const auto step_prefetches = [&](size_t j, size_t keys, Spread& v_rows, Spread& k_rows) ATTNCHECK_BF16_TARGET {
+    const char* v_first = prefetch_row_bytes != 0 ? v_base + j * prefetch_row_bytes : nullptr;
+    const char* k_first =
+        j + kPrefetchKeysAhead + kKeys <= w ? reinterpret_cast<const char*>(k + (j + kPrefetchKeysAhead) * dim) : nullptr;
+    if (keys == kKeys && v_step != 0 && k_step != 0) {
+      v_rows = Spread{v_first, v_first != nullptr ? v_step : 0};
+      k_rows = Spread{k_first, k_first != nullptr ? k_step : 0};
+      return;
+    }
+    v_rows = k_rows = Spread{};
+    if (v_first != nullptr) prefetch_bytes(v_first, keys * prefetch_row_bytes);
+    if (k_first != nullptr) prefetch_bytes(k_first, kKeys * key_bytes);
+  };
+  Spread v_rows, k_rows;
+  size_t j = 0;
+  for (; j + 4 * kKeys <= w; j += 4 * kKeys) {
+    __m512 steps[4];
+#pragma GCC unroll 4
+    for (size_t t = 0; t < 4; ++t) {
+      const uint16_t* kt = k + (j + t * kKeys) * dim;
+      step_prefetches(j + t * kKeys, kKeys, v_rows, k_rows);
+      steps[t] = step_scores(q, q_stride, kt, kt + dim, kt + 2 * dim, kt + 3 * dim, dim, v_rows, k_rows);
+    }
+    transpose_blocks4(steps[0], steps[1], steps[2], steps[3]);
+    for (size_t r = 0; r < kRows; ++r) _mm512_storeu_ps(s + r * wp + j, steps[r]);
+  }
+  alignas(64) float sums[kRows * kKeys];
+  for (; j < w; j += kKeys) {
     const size_t keys = std::min(kKeys, w - j);
     // A last partial step repeats its last key: every score is computed the same way.
     const uint16_t* k0 = k + j * dim;
     const uint16_t* k1 = k0 + (keys > 1 ? dim : 0);
     const uint16_t* k2 = k0 + (keys > 2 ? 2 : keys - 1) * dim;
     const uint16_t* k3 = k0 + (keys > 3 ? 3 : keys - 1) * dim;
-    if (prefetch_row_bytes != 0) prefetch_bytes(prefetch_bytes_base + j * prefetch_row_bytes, keys * prefetch_row_bytes);
-    if (j + kPrefetchKeysAhead + kKeys <= w) prefetch_bytes(reinterpret_cast<const char*>(k0 + kPrefetchKeysAhead * dim), kKeys * key_bytes);
-    // 16 named accumulators (4 rows x 4 keys), so they stay in registers.
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    const uint16_t* q1 = q + q_stride;
-    const uint16_t* q2 = q + 2 * q_stride;
-    const uint16_t* q3 = q + 3 * q_stride;
-    for (size_t d = 0; d < dim; d += 32) {
-      const __m512bh x0 = load_pairs(k0 + d), x1 = load_pairs(k1 + d);
-      const __m512bh x2 = load_pairs(k2 + d), x3 = load_pairs(k3 + d);
-      dot_four_keys(load_pairs(q + d), x0, x1, x2, x3, a00, a01, a02, a03);
-      dot_four_keys(load_pairs(q1 + d), x0, x1, x2, x3, a10, a11, a12, a13);
-      dot_four_keys(load_pairs(q2 + d), x0, x1, x2, x3, a20, a21, a22, a23);
-      dot_four_keys(load_pairs(q3 + d), x0, x1, x2, x3, a30, a31, a32, a33);
-    }
-    __m512 acc[kRows * kKeys] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
-    sums_of_lanes16(acc, sums);
+    step_prefetches(j, keys, v_rows, k_rows);
+    _mm512_store_ps(sums, step_scores(q, q_stride, k0, k1, k2, k3, dim, v_rows, k_rows));
     for (size_t r = 0; r < kRows; ++r) {
       for (size_t t = 0; t < keys; ++t) s[r * wp + j + t] = sums[r * kKeys + t];
     }
