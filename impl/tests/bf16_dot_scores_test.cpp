@@ -46,7 +46,8 @@ constexpr size_t kRows = 4;
 
 TEST(Bf16DotScores, MatchTheExactDotWithinGammaDAndDoNotDependOnTheirNeighbours) {
   if (!kernels::cpu_has_bf16_dot()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
-  const size_t dim = 96, keys = 7, wp = 8;  // 7 keys: a last partial step of 4
+  // 23 keys: a block of 16 (stored as whole score rows), a step of 4, a last partial step.
+  const size_t dim = 96, keys = 23, wp = 24;
   const std::vector<float> q = random_bf16_values(kRows * dim, 1), k = random_bf16_values(keys * dim, 2);
   const std::vector<uint16_t> q_bits = bits_of(q), k_bits = bits_of(k);
   std::vector<float> s(kRows * wp, -1.0f);
