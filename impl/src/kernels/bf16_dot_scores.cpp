@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+
+#include "avx512_score_blocks.hpp"
 #define ATTNCHECK_HAVE_BF16_DOT 1
 #else
 #define ATTNCHECK_HAVE_BF16_DOT 0
@@ -32,23 +35,6 @@ ATTNCHECK_BF16_TARGET inline void prefetch_bytes(const char* p, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
 }
 
-// Sums of the lanes of 16 vectors, as one vector: lane i = the sum of acc[i]'s lanes. Each
-// level adds the even and the odd lanes of a pair (lanes 2l and 2l + 1 of a source first),
-// halving the lanes per source; every source takes the same tree.
-ATTNCHECK_BF16_TARGET inline __m512 sums_of_lanes16(__m512* acc) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-#pragma GCC unroll 4
-  for (size_t vectors = 16; vectors > 1; vectors /= 2) {
-#pragma GCC unroll 8
-    for (size_t i = 0; i < vectors / 2; ++i) {
-      acc[i] = _mm512_add_ps(_mm512_permutex2var_ps(acc[2 * i], even, acc[2 * i + 1]),
-                             _mm512_permutex2var_ps(acc[2 * i], odd, acc[2 * i + 1]));
-    }
-  }
-  return acc[0];
-}
-
 ATTNCHECK_BF16_TARGET inline __m512bh load_pairs(const uint16_t* p) {
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
 }
@@ -69,11 +55,20 @@ struct Spread {
   size_t step = 0;
 };
 
+// kLines != 0: the step is known to be kLines lines (or 0 over a stand-in region), so the slice
+// goes out with no loop around it.
+template <size_t kLines>
 ATTNCHECK_BF16_TARGET inline void prefetch_slice(const Spread& p, size_t i) {
-  for (size_t b = 0; b < p.step; b += 64) _mm_prefetch(p.first + i * p.step + b, _MM_HINT_T0);
+  const char* slice = p.first + i * p.step;
+  if constexpr (kLines != 0) {
+    for (size_t line = 0; line < kLines; ++line) _mm_prefetch(slice + 64 * line, _MM_HINT_T0);
+  } else {
+    for (size_t b = 0; b < p.step; b += 64) _mm_prefetch(slice + b, _MM_HINT_T0);
+  }
 }
 
 // The 16 scores of 4 query rows against 4 keys as one vector (lane 4 r + t: row r, key t).
+template <size_t kLines>
 ATTNCHECK_BF16_TARGET inline __m512 step_scores(const uint16_t* q, size_t q_stride, const uint16_t* k0,
                                                 const uint16_t* k1, const uint16_t* k2, const uint16_t* k3,
                                                 size_t dim, const Spread& v_rows, const Spread& k_rows) {
@@ -84,8 +79,8 @@ ATTNCHECK_BF16_TARGET inline __m512 step_scores(const uint16_t* q, size_t q_stri
   const uint16_t* q2 = q + 2 * q_stride;
   const uint16_t* q3 = q + 3 * q_stride;
   for (size_t d = 0, i = 0; d < dim; d += 32, ++i) {
-    prefetch_slice(v_rows, i);
-    prefetch_slice(k_rows, i);
+    prefetch_slice<kLines>(v_rows, i);
+    prefetch_slice<kLines>(k_rows, i);
     const __m512bh x0 = load_pairs(k0 + d), x1 = load_pairs(k1 + d);
     const __m512bh x2 = load_pairs(k2 + d), x3 = load_pairs(k3 + d);
     dot_four_keys(load_pairs(q + d), x0, x1, x2, x3, a00, a01, a02, a03);
@@ -94,25 +89,9 @@ ATTNCHECK_BF16_TARGET inline __m512 step_scores(const uint16_t* q, size_t q_stri
     dot_four_keys(load_pairs(q3 + d), x0, x1, x2, x3, a30, a31, a32, a33);
   }
   __m512 acc[16] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
-  return sums_of_lanes16(acc);
+  return avx512::sums_of_lanes16(acc);
 }
 
-// Block r of the result r is block r of s0, s1, s2, s3 in turn: the 4 steps' scores of row r.
-// GCC 12 warns that _mm512_shuffle_f32x4's internal _mm512_undefined_ps "may be used
-// uninitialized" (GCC bug 105593, fixed in 13); the instruction reads no such value.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-ATTNCHECK_BF16_TARGET inline void transpose_blocks4(__m512& s0, __m512& s1, __m512& s2, __m512& s3) {
-  const __m512 t0 = _mm512_shuffle_f32x4(s0, s1, _MM_SHUFFLE(1, 0, 1, 0));  // s0b0 s0b1 s1b0 s1b1
-  const __m512 t1 = _mm512_shuffle_f32x4(s0, s1, _MM_SHUFFLE(3, 2, 3, 2));  // s0b2 s0b3 s1b2 s1b3
-  const __m512 t2 = _mm512_shuffle_f32x4(s2, s3, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512 t3 = _mm512_shuffle_f32x4(s2, s3, _MM_SHUFFLE(3, 2, 3, 2));
-  s0 = _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(2, 0, 2, 0));
-  s1 = _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(3, 1, 3, 1));
-  s2 = _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(2, 0, 2, 0));
-  s3 = _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(3, 1, 3, 1));
-}
-#pragma GCC diagnostic pop
 
 }  // namespace
 
@@ -130,12 +109,23 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
     return iterations != 0 && bytes != 0 && bytes % (iterations * 64) == 0 ? bytes / iterations : 0;
   };
   const size_t v_step = spread_step(kKeys * prefetch_row_bytes), k_step = spread_step(kKeys * key_bytes);
+  // Decode's usual case (dim == dv): both regions take kFixedLines lines per iteration, and an
+  // absent region stands in as q's first line with step 0 (as in ScoresDirectTransposed; here
+  // 19% faster per call, 8 kv heads x 8192 keys, 8 cold caches, 2 threads).
+  constexpr size_t kFixedLines = 4;
+  const bool fixed = k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
+  const char* stand_in = reinterpret_cast<const char*>(q);
   // The step at key j (of `keys` keys): the V rows of its keys and the K rows kPrefetchKeysAhead
   // keys ahead, as spreads, or sent now.
   const auto step_prefetches = [&](size_t j, size_t keys, Spread& v_rows, Spread& k_rows) ATTNCHECK_BF16_TARGET {
     const char* v_first = prefetch_row_bytes != 0 ? v_base + j * prefetch_row_bytes : nullptr;
     const char* k_first =
         j + kPrefetchKeysAhead + kKeys <= w ? reinterpret_cast<const char*>(k + (j + kPrefetchKeysAhead) * dim) : nullptr;
+    if (keys == kKeys && fixed) {
+      v_rows = v_first != nullptr ? Spread{v_first, 64 * kFixedLines} : Spread{stand_in, 0};
+      k_rows = k_first != nullptr ? Spread{k_first, 64 * kFixedLines} : Spread{stand_in, 0};
+      return;
+    }
     if (keys == kKeys && v_step != 0 && k_step != 0) {
       v_rows = Spread{v_first, v_first != nullptr ? v_step : 0};
       k_rows = Spread{k_first, k_first != nullptr ? k_step : 0};
@@ -147,16 +137,25 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
   };
   Spread v_rows, k_rows;
   size_t j = 0;
-  for (; j + 4 * kKeys <= w; j += 4 * kKeys) {
-    __m512 steps[4];
+  // Whole blocks of 16 keys; `lines` is kFixedLines or 0 (the general prefetch_slice).
+  const auto blocks = [&](auto lines) ATTNCHECK_BF16_TARGET {
+    constexpr size_t kLines = decltype(lines)::value;
+    for (; j + 4 * kKeys <= w; j += 4 * kKeys) {
+      __m512 steps[4];
 #pragma GCC unroll 4
-    for (size_t t = 0; t < 4; ++t) {
-      const uint16_t* kt = k + (j + t * kKeys) * dim;
-      step_prefetches(j + t * kKeys, kKeys, v_rows, k_rows);
-      steps[t] = step_scores(q, q_stride, kt, kt + dim, kt + 2 * dim, kt + 3 * dim, dim, v_rows, k_rows);
+      for (size_t t = 0; t < 4; ++t) {
+        const uint16_t* kt = k + (j + t * kKeys) * dim;
+        step_prefetches(j + t * kKeys, kKeys, v_rows, k_rows);
+        steps[t] = step_scores<kLines>(q, q_stride, kt, kt + dim, kt + 2 * dim, kt + 3 * dim, dim, v_rows, k_rows);
+      }
+      avx512::transpose_blocks4(steps[0], steps[1], steps[2], steps[3]);
+      for (size_t r = 0; r < kRows; ++r) _mm512_storeu_ps(s + r * wp + j, steps[r]);
     }
-    transpose_blocks4(steps[0], steps[1], steps[2], steps[3]);
-    for (size_t r = 0; r < kRows; ++r) _mm512_storeu_ps(s + r * wp + j, steps[r]);
+  };
+  if (fixed) {
+    blocks(std::integral_constant<size_t, kFixedLines>());
+  } else {
+    blocks(std::integral_constant<size_t, 0>());
   }
   alignas(64) float sums[kRows * kKeys];
   for (; j < w; j += kKeys) {
@@ -167,7 +166,7 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
     const uint16_t* k2 = k0 + (keys > 2 ? 2 : keys - 1) * dim;
     const uint16_t* k3 = k0 + (keys > 3 ? 3 : keys - 1) * dim;
     step_prefetches(j, keys, v_rows, k_rows);
-    _mm512_store_ps(sums, step_scores(q, q_stride, k0, k1, k2, k3, dim, v_rows, k_rows));
+    _mm512_store_ps(sums, step_scores<0>(q, q_stride, k0, k1, k2, k3, dim, v_rows, k_rows));
     for (size_t r = 0; r < kRows; ++r) {
       for (size_t t = 0; t < keys; ++t) s[r * wp + j + t] = sums[r * kKeys + t];
     }
