@@ -373,8 +373,8 @@ HWY_INLINE VF ScoresOfStep(const float* HWY_RESTRICT q, size_t qdim, const T* HW
 }
 
 // Four keys per step (ScoresOfStep), four steps per block of 16 keys, whose 4 score vectors
-// are transposed by 128-bit blocks (avx512::transpose_blocks4) into one vector of 16 keys per row and
-// stored whole, where storing each step's 4 x 4 scores went through the stack (a 64-byte store
+// are transposed by 128-bit blocks (avx512::transpose_blocks4) into one vector of 16 keys per
+// row and stored whole, where storing each step's 4 x 4 scores went through the stack (a 64-byte store
 // read back as 16-byte pieces). A last partial block goes step by step; a last partial step
 // repeats its last key (its extra scores are dropped), so every key's score is computed the
 // same way. While K streams in, each step prefetches the same keys' V rows (`prefetch`, for
@@ -404,7 +404,8 @@ HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdi
   // caches, 2 threads, alternating in one process: f16 2-5% faster per call with the P.V
   // change below, f32 19%; this Q.K alone in L1: 8.0 -> 6.5 ns per key).
   constexpr size_t kFixedLines = sizeof(T);
-  const bool fixed = k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
+  const bool fixed =
+      k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
   const char* stand_in = reinterpret_cast<const char*>(q);
   // The prefetch regions of the step at key j (of `keys` keys): spread, or sent at once.
   const auto step_prefetches = [&](size_t j, size_t keys, SpreadPrefetch& v_rows, SpreadPrefetch& k_rows) HWY_ATTR {
@@ -412,8 +413,9 @@ HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdi
     const char* k_first =
         j + kPrefetchKeysAhead + kKeys <= w ? reinterpret_cast<const char*>(k + (j + kPrefetchKeysAhead) * dim) : nullptr;
     if (fixed && keys == kKeys) {
-      v_rows = v_first != nullptr ? SpreadPrefetch{v_first, 64 * kFixedLines} : SpreadPrefetch{stand_in, 0};
-      k_rows = k_first != nullptr ? SpreadPrefetch{k_first, 64 * kFixedLines} : SpreadPrefetch{stand_in, 0};
+      const SpreadPrefetch absent{stand_in, 0};
+      v_rows = v_first != nullptr ? SpreadPrefetch{v_first, 64 * kFixedLines} : absent;
+      k_rows = k_first != nullptr ? SpreadPrefetch{k_first, 64 * kFixedLines} : absent;
       return;
     }
     if (spread && keys == kKeys) {

@@ -113,7 +113,8 @@ ATTNCHECK_BF16_TARGET void scores_bf16_dot4(const uint16_t* q, size_t q_stride, 
   // absent region stands in as q's first line with step 0 (as in ScoresDirectTransposed; here
   // 19% faster per call, 8 kv heads x 8192 keys, 8 cold caches, 2 threads).
   constexpr size_t kFixedLines = 4;
-  const bool fixed = k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
+  const bool fixed =
+      k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
   const char* stand_in = reinterpret_cast<const char*>(q);
   // The step at key j (of `keys` keys): the V rows of its keys and the K rows kPrefetchKeysAhead
   // keys ahead, as spreads, or sent now.
