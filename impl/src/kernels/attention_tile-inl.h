@@ -396,31 +396,27 @@ HWY_NOINLINE void ScoresDirectTransposed(const float* HWY_RESTRICT q, size_t qdi
   const size_t iterations = full / N;
   const size_t v_step = SpreadStep(kKeys * prefetch_row_bytes, iterations);
   const size_t k_step = SpreadStep(kKeys * key_bytes, iterations);
-  const bool spread = v_step != 0 && k_step != 0;
+  // Spread where each region to send divides evenly (K alone when there is no V to prefetch).
+  // An absent region is q's first line with step 0: nothing for the general slices, one line
+  // already in L1 for the fixed ones.
+  const bool spread = k_step != 0 && (v_step != 0 || prefetch_row_bytes == 0);
+  const SpreadPrefetch absent{reinterpret_cast<const char*>(q), 0};
   // Decode's usual case (dim == dv, no tail): both regions take kFixedLines lines per
-  // iteration, and an absent region stands in as q's first line (in L1) with step 0, so the
-  // d loop prefetches without branches or loops of its own. The two little prefetch loops per
-  // iteration had cost more than their prefetches (Zen 5, 8 kv heads x 8192 keys, 8 cold
-  // caches, 2 threads, alternating in one process: f16 2-5% faster per call with the P.V
-  // change below, f32 19%; this Q.K alone in L1: 8.0 -> 6.5 ns per key).
+  // iteration, so the d loop prefetches without branches or loops of its own. The two little
+  // prefetch loops per iteration had cost more than their prefetches (Zen 5, 8 kv heads x 8192
+  // keys, 8 cold caches, 2 threads, alternating in one process: f16 2-5% faster per call with
+  // the P.V change below, f32 19%; this Q.K alone in L1: 8.0 -> 6.5 ns per key).
   constexpr size_t kFixedLines = sizeof(T);
   const bool fixed =
-      k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
-  const char* stand_in = reinterpret_cast<const char*>(q);
+      spread && k_step == 64 * kFixedLines && (v_step == 64 * kFixedLines || prefetch_row_bytes == 0);
   // The prefetch regions of the step at key j (of `keys` keys): spread, or sent at once.
   const auto step_prefetches = [&](size_t j, size_t keys, SpreadPrefetch& v_rows, SpreadPrefetch& k_rows) HWY_ATTR {
     const char* v_first = prefetch_row_bytes != 0 ? reinterpret_cast<const char*>(prefetch + j * prefetch_row) : nullptr;
     const char* k_first =
         j + kPrefetchKeysAhead + kKeys <= w ? reinterpret_cast<const char*>(k + (j + kPrefetchKeysAhead) * dim) : nullptr;
-    if (fixed && keys == kKeys) {
-      const SpreadPrefetch absent{stand_in, 0};
-      v_rows = v_first != nullptr ? SpreadPrefetch{v_first, 64 * kFixedLines} : absent;
-      k_rows = k_first != nullptr ? SpreadPrefetch{k_first, 64 * kFixedLines} : absent;
-      return;
-    }
     if (spread && keys == kKeys) {
-      v_rows = SpreadPrefetch{v_first, v_first != nullptr ? v_step : 0};
-      k_rows = SpreadPrefetch{k_first, k_first != nullptr ? k_step : 0};
+      v_rows = v_first != nullptr ? SpreadPrefetch{v_first, v_step} : absent;
+      k_rows = k_first != nullptr ? SpreadPrefetch{k_first, k_step} : absent;
       return;
     }
     v_rows = k_rows = SpreadPrefetch{};
@@ -700,7 +696,8 @@ HWY_NOINLINE void AccumulatePV(const float* HWY_RESTRICT p, size_t p_stride, con
     const size_t next_lines = (next.row_bytes + 63) / 64;
     // Decode's usual case: each walk sends kFixedLines lines of every next row (K and V of one
     // dtype, dim == dv), or none, where no rows follow (a stand-in line of p, row stride 0);
-    // the key loop then prefetches with no branch or loop of its own.
+    // the key loop then prefetches with no branch or loop of its own. Only for Take::all, the
+    // form decode's interleaved loop calls; the masked forms keep one instantiation each.
     constexpr size_t kFixedLines = sizeof(VT);
     const bool fixed = kTake == Take::all && next_lines == walks * kFixedLines &&
                        (next.rows == 0 || next.rows >= j1 - j0);
