@@ -1,5 +1,6 @@
 #include "failing_case.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "attncheck/cli/problem_file.hpp"
+#include "attncheck/registry.hpp"
 #include "law_tools.hpp"
 
 namespace attncheck::properties {
@@ -16,6 +18,12 @@ namespace {
 constexpr size_t kMaxRowsShown = 4;
 
 }  // namespace
+
+std::string this_program(const std::string& fallback) {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? fallback : self.string();
+}
 
 std::string failure_dir() {
   if (const char* dir = std::getenv("ATTNCHECK_FAILURES"); dir != nullptr && *dir != '\0') return dir;
@@ -75,29 +83,92 @@ std::string describe_witness(const KernelInfo& kernel, const Witness& witness) {
   return out;
 }
 
-std::string report_failure(const Law& law, const KernelInfo& kernel, const LawOutcome& outcome,
-                           const std::string& program) {
-  std::string out = "Law " + law.id() + " failed for kernel " + kernel.name + ": " + law.statement + "\n";
+std::string shell_quote(std::string_view text) {
+  const auto plain = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.' || c == '/' || c == ':' || c == ',' || c == '+' || c == '@' || c == '%';
+  };
+  if (!text.empty() && std::all_of(text.begin(), text.end(), plain)) return std::string(text);
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+namespace {
+
+// The problem file of a failing case: the problem the law ran the kernel on, plus what a reader
+// of `attncheck trace` needs to find the bug in it. The CLI's reader ignores the extra keys.
+cli::Json failing_case_json(const Law& law, const KernelInfo& kernel, const Witness& witness, const std::string& name) {
+  cli::Json json = cli::problem_to_json(witness.problem, name);
+  const AttentionShape& s = witness.problem.spec.shape;
+  cli::Json rows = cli::Json::array();
+  std::string names;
+  for (int64_t row : witness.rows) {
+    const RowIndex r = row_index(s, row);
+    rows.push_back({{"batch", r.b}, {"head", r.h}, {"query", r.i}});
+    names += (names.empty() ? "" : ", ") + row_name(s, row);
+  }
+  json["failing_rows"] = rows;
+  json["note"] = "Law " + law.id() + " failed for kernel " + kernel.name +
+                 (witness.through_decode ? " (through its decode entry point)" : "") + " on this problem" +
+                 (names.empty() ? "" : "; the bug shows in row " + names + " (batch, head, query)") + ": " +
+                 witness.detail;
+  return json;
+}
+
+}  // namespace
+
+FailureReport write_failure_report(const Law& law, const KernelInfo& kernel, const LawOutcome& outcome,
+                                   const std::string& program, const std::string& gtest_test) {
+  FailureReport r;
+  std::string& out = r.text;
+  out = "Law " + law.id() + " failed for kernel " + kernel.name + ": " + law.statement + "\n";
   out += outcome.report + "\n";
-  const std::string filter = law.id() + "/" + kernel.name;
+  const std::string name = law.id() + "/" + kernel.name;
+  // A kernel outside the registry (a mutant of the meta-tests) cannot be named to the CLI or
+  // to ATTNCHECK_KERNELS: both refuse a name that matches no registered kernel.
+  const bool registered = find_kernel(kernel.name) != nullptr;
   if (outcome.witness) {
     const std::string path = failure_dir() + "/" + law.id() + "." + kernel.name + ".json";
     try {
-      const cli::Json json = cli::problem_to_json(outcome.witness->problem, filter);
-      write_file_atomically(path, json.dump(1) + "\n");
+      write_file_atomically(path, failing_case_json(law, kernel, *outcome.witness, name).dump(1) + "\n");
+      r.file = path;
       out += "Minimal problem written to " + path + "\n";
     } catch (const std::exception& e) {
-      out += "Could not write the minimal problem: " + std::string(e.what()) + "\n";
+      r.file_error = e.what();
+      out += "ERROR: the failing case could not be written, so there is no file to trace: " + r.file_error +
+             "\n  (ATTNCHECK_FAILURES=" + (std::getenv("ATTNCHECK_FAILURES") ? std::getenv("ATTNCHECK_FAILURES") : "") +
+             "; point it at a directory this process can create and write)\n";
     }
     out += describe_witness(kernel, *outcome.witness);
-    out += "Trace the problem (oracle ledger, then the kernel against its bound):\n  " +
-           std::string(ATTNCHECK_CLI_PATH) + " --kernel " + kernel.name + " trace " + path + "\n";
+    if (!r.file.empty()) {
+      r.trace_command = shell_quote(ATTNCHECK_CLI_PATH) + (registered ? " --kernel " + shell_quote(kernel.name) : "") +
+                        " trace " + shell_quote(r.file);
+      out += "Trace the problem (oracle ledger, then the kernel against its bound):\n  " + r.trace_command + "\n";
+      if (!registered) {
+        out += "  (" + kernel.name + " is not registered, so trace shows the oracle's ledger and the registered "
+               "kernels of its dtype)\n";
+      }
+    }
   }
   if (!outcome.replay_params.empty()) {
-    out += "Replay the minimal case of the law:\n  ATTNCHECK_KERNELS=" + kernel.name + " RC_PARAMS=\"" +
-           outcome.replay_params + "\" " + program + " --gtest_filter='" + filter + "'\n";
+    r.replay_command = (registered ? "ATTNCHECK_KERNELS=" + shell_quote(kernel.name) + " " : std::string()) +
+                       "RC_PARAMS=" + shell_quote(outcome.replay_params) + " " + shell_quote(program) +
+                       " --gtest_filter=" + shell_quote(gtest_test.empty() ? name : gtest_test);
+    out += "Replay the minimal case of the law:\n  " + r.replay_command + "\n";
   }
-  return out;
+  return r;
+}
+
+std::string report_failure(const Law& law, const KernelInfo& kernel, const LawOutcome& outcome,
+                           const std::string& program, const std::string& gtest_test) {
+  return write_failure_report(law, kernel, outcome, program, gtest_test).text;
 }
 
 }  // namespace attncheck::properties

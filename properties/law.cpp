@@ -3,8 +3,12 @@
 #include <rapidcheck.h>
 
 #include <cstdlib>
+#include <iostream>
+#include <mutex>
 #include <sstream>
 #include <string_view>
+
+#include "env_knobs.hpp"
 
 #include "rapidcheck/detail/Configuration.h"
 #include "rapidcheck/detail/TestListener.h"
@@ -14,16 +18,6 @@ namespace {
 
 // Base of the default seeds; any fixed value works, this one spells "attnchk".
 constexpr uint64_t kDefaultSeedBase = 0x61747473636b6b68ull;
-
-// True when RC_PARAMS sets `key` explicitly (rapidcheck's own default seed is random).
-bool rc_params_set(std::string_view key) {
-  const char* env = std::getenv("RC_PARAMS");
-  if (env == nullptr) return false;
-  std::string text = " ", wanted = " ";  // appends, not operator+: GCC 12 warns falsely on it
-  text.append(env);
-  wanted.append(key).append("=");
-  return text.find(wanted) != std::string::npos;
-}
 
 // FNV-1a, so a law's default seed is the same on every platform and run.
 uint64_t fnv1a(std::string_view text) {
@@ -44,7 +38,52 @@ class QuietListener : public rc::detail::TestListener {
   void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}
 };
 
+// Passes what is written to it on to `target`, line by line, except rapidcheck's
+// "Using configuration: seed=..." line. That line shows rapidcheck's own seed (random unless
+// RC_PARAMS sets one), which is not the seed the laws use (seed_for), so copying it would not
+// reproduce anything. Every other line (an error about RC_PARAMS, say) still gets through.
+class DropConfigurationLine : public std::streambuf {
+ public:
+  explicit DropConfigurationLine(std::streambuf* target) : target_(target) {}
+  ~DropConfigurationLine() override { pass_on(); }
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    line_ += static_cast<char>(c);
+    if (c == '\n') pass_on();
+    return c;
+  }
+
+ private:
+  void pass_on() {
+    if (line_.rfind("Using configuration:", 0) != 0) {
+      target_->sputn(line_.data(), static_cast<std::streamsize>(line_.size()));
+      target_->pubsync();
+    }
+    line_.clear();
+  }
+  std::streambuf* target_;
+  std::string line_;
+};
+
 }  // namespace
+
+const rc::detail::Configuration& rc_configuration() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    DropConfigurationLine filter(std::cerr.rdbuf());
+    std::streambuf* const saved = std::cerr.rdbuf(&filter);
+    try {
+      rc::detail::configuration();
+    } catch (...) {
+      std::cerr.rdbuf(saved);
+      throw;
+    }
+    std::cerr.rdbuf(saved);
+  });
+  return rc::detail::configuration();
+}
 
 void LawRun::fail(Witness witness, const std::string& message) {
   witness_ = std::move(witness);
@@ -67,43 +106,75 @@ int64_t LawRun::count_of(const std::string& key) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
-int cases_for(const Law& law) {
-  if (const char* soak = std::getenv("ATTNCHECK_SOAK"); soak != nullptr && *soak != '\0') {
-    const long n = std::strtol(soak, nullptr, 10);
-    if (n == 1) return law.soak_cases;
-    if (n > 1) return static_cast<int>(n);
+CaseCount case_count_for(const Law& law) {
+  if (const std::optional<int64_t> soak = soak_setting()) {
+    if (*soak == 1) return {law.soak_cases, "ATTNCHECK_SOAK=1 (this law's soak count)"};
+    return {static_cast<int>(*soak), "ATTNCHECK_SOAK=" + std::to_string(*soak)};
   }
-  if (rc_params_set("max_success")) return rc::detail::configuration().testParams.maxSuccess;
-  return law.cases;
+  if (const std::optional<int64_t> n = rc_numbers().max_success) {
+    return {static_cast<int>(*n), "RC_PARAMS max_success=" + std::to_string(*n)};
+  }
+  return {law.cases, "this law's default case count"};
 }
 
+int cases_for(const Law& law) { return case_count_for(law).cases; }
+
 uint64_t seed_for(const Law& law) {
-  if (rc_params_set("seed")) return rc::detail::configuration().testParams.seed;
+  if (const std::optional<uint64_t> seed = rc_numbers().seed) return *seed;
   return kDefaultSeedBase ^ fnv1a(law.id());
 }
+
+namespace {
+
+// Why a run that rapidcheck calls a success checked no case at all, or "" when it checked some.
+std::string why_nothing_was_checked(int checked, const CaseCount& count, const std::string& id) {
+  if (checked > 0) return "";
+  std::string why;
+  const auto& reproduce = rc_configuration().reproduce;
+  if (!reproduce.empty() && reproduce.find(id) == reproduce.end()) {
+    why = "RC_PARAMS reproduce= replays only";
+    for (const auto& [other, _] : reproduce) why += " " + other;
+    why += ", so rapidcheck skipped " + id + " (run the replay command with its --gtest_filter)";
+  } else {
+    why = count.source + " asks for " + std::to_string(count.cases) + " cases (ask for at least one)";
+  }
+  return "no case was checked: " + why + ". A law that checked nothing proves nothing about the kernel, so it fails.";
+}
+
+}  // namespace
 
 LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
   LawRun run(kernel);
   rc::detail::TestMetadata metadata;
   metadata.id = law.id() + "/" + kernel.name;
   metadata.description = law.statement;
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  // Strict parsing first: a malformed knob throws KnobError here, before rapidcheck reads a
+  // prefix of it.
+  const RcNumbers numbers = rc_numbers();
+  const CaseCount count = cases > 0 ? CaseCount{cases, "the test's own case count"} : case_count_for(law);
+  rc::detail::TestParams params = rc_configuration().testParams;
   params.seed = seed_for(law);
-  params.maxSuccess = cases > 0 ? cases : cases_for(law);
+  params.maxSuccess = count.cases;
+  if (numbers.max_size) params.maxSize = static_cast<int>(*numbers.max_size);
+  if (numbers.max_discard_ratio) params.maxDiscardRatio = static_cast<int>(*numbers.max_discard_ratio);
   QuietListener listener;
   const rc::detail::TestResult result = rc::detail::checkProperty(
       rc::detail::toProperty([&] {
         run.begin_case();
         law.check_case(run);
       }), metadata, params, listener,
-      rc::detail::configuration().reproduce);
+      rc_configuration().reproduce);
 
   LawOutcome outcome;
   outcome.seed = params.seed;
   outcome.cases = params.maxSuccess;
   if (result.is<rc::detail::SuccessResult>()) {
-    outcome.passed = true;
-    if (law.finish) {
+    // rapidcheck calls a run of zero cases a success: max_success=0, or a reproduce= for
+    // another test. The verdict must not say "holds" about a kernel it never ran.
+    outcome.checked = result.get<rc::detail::SuccessResult>().numSuccess;
+    outcome.report = why_nothing_was_checked(outcome.checked, count, metadata.id);
+    outcome.passed = outcome.report.empty();
+    if (outcome.passed && law.finish) {
       outcome.report = law.finish(run);
       outcome.passed = outcome.report.empty();
     }
@@ -111,7 +182,18 @@ LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
     std::ostringstream report;
     rc::detail::printResultMessage(result, report);
     outcome.report = report.str();
+    if (result.is<rc::detail::GaveUpResult>()) {
+      // Every case but numSuccess was discarded (RC_PRE, RC_DISCARD): say when that means none
+      // was checked at all.
+      outcome.checked = result.get<rc::detail::GaveUpResult>().numSuccess;
+      if (outcome.checked == 0) {
+        outcome.report += "\nno case was checked: rapidcheck discarded every case it drew (" +
+                          std::to_string(params.maxDiscardRatio) + " x " + std::to_string(params.maxSuccess) +
+                          " allowed), so the law proves nothing about the kernel.";
+      }
+    }
     if (result.is<rc::detail::FailureResult>()) {
+      outcome.checked = result.get<rc::detail::FailureResult>().numSuccess + 1;  // with the failing one
       rc::detail::Configuration replay;
       replay.testParams = params;
       replay.reproduce[metadata.id] = result.get<rc::detail::FailureResult>().reproduce;

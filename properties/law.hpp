@@ -4,6 +4,7 @@
 // deliberately broken kernel it must reject (meta_test.cpp).
 #pragma once
 
+#include <cassert>  // rapidcheck/detail/Variant.hpp uses assert without including it
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "attncheck/kernel.hpp"
 #include "attncheck/problem.hpp"
+#include "rapidcheck/detail/Configuration.h"
 
 namespace attncheck::properties {
 
@@ -78,17 +80,34 @@ struct LawOutcome {
   std::optional<Witness> witness;
   std::string replay_params;     // the RC_PARAMS value that replays the minimal case
   uint64_t seed = 0;
-  int cases = 0;
+  int cases = 0;                 // cases asked for
+  int checked = 0;               // cases rapidcheck ran to the end (a failing one included)
 };
 
-// Cases for a law: ATTNCHECK_SOAK (1: the law's soak_cases, 10,000 unless a case is itself
-// a large sample; N > 1: N), else RC_PARAMS' max_success when given, else the law's default.
+// Cases for a law, and where the number came from (for the message when it is 0):
+// ATTNCHECK_SOAK (1: the law's soak_cases, 10,000 unless a case is itself a large sample;
+// N != 1: N), else RC_PARAMS' max_success when given, else the law's default. Both knobs are
+// parsed strictly (env_knobs.hpp); a bad value throws KnobError.
+struct CaseCount {
+  int cases = 0;
+  std::string source;  // "ATTNCHECK_SOAK=0", "RC_PARAMS max_success=0", ...
+};
+CaseCount case_count_for(const Law& law);
 int cases_for(const Law& law);
 
 // The seed: RC_PARAMS' seed when given; else a fixed seed derived from the law's id, so
 // every run checks the same cases (and every kernel of a law sees the same draws).
 uint64_t seed_for(const Law& law);
 
+// rapidcheck's configuration (RC_PARAMS), loaded on the first call without the line
+// "Using configuration: seed=..." rapidcheck prints then: its seed is not the one the laws use
+// (seed_for), so it would mislead whoever copies it. Call it before anything else touches
+// rapidcheck; check_law does.
+const rc::detail::Configuration& rc_configuration();
+
+// Runs `cases` cases (0: cases_for(law)). A run that checked no case fails, whatever asked for
+// zero (RC_PARAMS max_success=0, ATTNCHECK_SOAK=0, a reproduce= naming other tests, every
+// case discarded): its report says so and why.
 LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases = 0);
 
 }  // namespace attncheck::properties

@@ -129,6 +129,19 @@ void check_invisible_keys(LawRun& run) {
     const std::string what = std::string("setting the ") + std::to_string(planted_keys.size()) +
                              " keys and values row " + row_name(s, target) + " cannot see to " +
                              planted_name(planted) + " changed a row that cannot see them: " + d.what;
+    // The law compares the kernel with itself on two problems; the failure file holds one, and
+    // `attncheck trace` of it compares the kernel with the oracle. So the file gets the problem
+    // on which the kernel's row breaks its bound: the one with the planted values, where a
+    // NaN or infinity that got through shows; else the one before planting (a planted -max
+    // can hide a leak, making the row right there while it was wrong before). When neither
+    // breaks the bound the rows differ within it, and the planted problem is kept.
+    if (row_within_bound(kernel, changed, after, d.row) && !row_within_bound(kernel, problem, before, d.row)) {
+      run.fail(Witness{problem,
+                       what + "; the file holds the problem before planting, where row " + row_name(s, d.row) +
+                           " breaks its bound (with the planted values it does not)",
+                       {d.row}, false},
+               what);
+    }
     run.fail(Witness{changed, what, {d.row}, false}, what);
   }
 }
@@ -282,6 +295,13 @@ void check_prefix(LawRun& run) {
           const std::string what = "appending " + std::to_string(extra) + " tokens changed row " + row_name(s, rs) +
                                    ": O " + format_values(x) + " LSE " + lse_text(a, rs) + " became O " +
                                    format_values(y) + " LSE " + lse_text(b, rl);
+          // As for the planted values: the file gets the problem on which the row breaks its
+          // bound, the longer one unless only the shorter shows it.
+          if (row_within_bound(kernel, longer_same_lengths, b, rl) && !row_within_bound(kernel, shorter, a, rs)) {
+            run.fail(Witness{shorter, what + "; the file holds the shorter problem, where the row breaks its bound",
+                             {rs}, false},
+                     what);
+          }
           run.fail(Witness{longer_same_lengths, what, {rl}, false}, what);
         }
       }

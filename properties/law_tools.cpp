@@ -56,6 +56,18 @@ std::vector<uint8_t> visible_keys(const Problem& p, int64_t flat) {
   return visible;
 }
 
+bool row_within_bound(const KernelInfo& kernel, const Problem& problem, const KernelResult& got, int64_t flat) {
+  const oracle::OracleResult exact = oracle_rows(problem);
+  const oracle::ErrorBound bound = oracle::a_priori_bound(problem, exact, kernel.error, kernel.dtype);
+  const std::vector<double> o = oracle::outputs_f64(exact);
+  const int64_t d = problem.spec.shape.value_dim;
+  for (int64_t c = flat * d; c < (flat + 1) * d; ++c) {
+    if (error_ratio(got.o[c], o[c], bound.output[c]) > 1) return false;
+  }
+  if (!kernel.has(kLse)) return true;
+  return error_ratio(got.lse[flat], oracle::lse_f64(exact)[flat], bound.lse[flat]) <= 1;
+}
+
 const KernelInfo* dense_kernel(DType dtype) {
   return find_kernel("dense_" + std::string(dtype_name(dtype)));
 }

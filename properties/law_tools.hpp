@@ -35,6 +35,11 @@ void set_identity_values(Problem& problem);
 // The keys row `flat` sees (1) or not (0), per semantics.hpp.
 std::vector<uint8_t> visible_keys(const Problem& problem, int64_t flat);
 
+// Whether the kernel's O (and LSE, when it declares kLse) in row `flat` of `got` lies within
+// its a-priori bound of the oracle on `problem`: what `attncheck trace` of the problem would
+// say about that row.
+bool row_within_bound(const KernelInfo& kernel, const Problem& problem, const KernelResult& got, int64_t flat);
+
 // The dense reference kernel of a dtype ("dense_f32", ...), or null when not registered.
 const KernelInfo* dense_kernel(DType dtype);
 bool is_dense_reference(const KernelInfo& kernel);

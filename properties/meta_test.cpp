@@ -36,8 +36,8 @@ class RejectsMutant : public testing::Test {
   RejectsMutant(const Law& law, const mutants::Mutant& mutant) : law_(law), mutant_(mutant) {}
   void TestBody() override {
     const LawOutcome outcome = check_law(law_, mutant_.kernel, rejection_cases(law_));
-    std::printf("%s %s %s (%s)\n", law_.id().c_str(), outcome.passed ? "ACCEPTED" : "rejects",
-                mutant_.kernel.name.c_str(), mutant_.bug.c_str());
+    std::printf("%s %s %s (%s), seed %llu\n", law_.id().c_str(), outcome.passed ? "ACCEPTED" : "rejects",
+                mutant_.kernel.name.c_str(), mutant_.bug.c_str(), static_cast<unsigned long long>(outcome.seed));
     if (!outcome.passed) {
       // The first lines of rapidcheck's report: how many cases, how many shrinks.
       std::printf("  %s\n", outcome.report.substr(0, outcome.report.find('\n')).c_str());
@@ -58,7 +58,9 @@ class AcceptsControl : public testing::Test {
   void TestBody() override {
     const LawOutcome outcome = check_law(law_, control_);
     if (!outcome.summary.empty()) std::printf("  %s\n", outcome.summary.c_str());
-    EXPECT_TRUE(outcome.passed) << report_failure(law_, control_, outcome, "properties_meta_tests");
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    EXPECT_TRUE(outcome.passed) << report_failure(law_, control_, outcome, this_program("properties_meta_tests"),
+                                                  std::string(test->test_suite_name()) + "." + test->name());
   }
 
  private:
@@ -93,9 +95,11 @@ TEST(MetaTest, FailingCaseFileReplaysThroughTheCliReader) {
   const LawOutcome outcome = check_law(law, mutant->kernel, rejection_cases(law));
   ASSERT_FALSE(outcome.passed);
   ASSERT_TRUE(outcome.witness.has_value());
-  const std::string report = report_failure(law, mutant->kernel, outcome, "properties_meta_tests");
+  const std::string report =
+      report_failure(law, mutant->kernel, outcome, this_program("properties_meta_tests"),
+                     "LawRejectsMutant." + slashed(law) + "/" + mutant->kernel.name);
   std::printf("%s", report.c_str());
-  EXPECT_NE(report.find("RC_PARAMS=\"") , std::string::npos);
+  EXPECT_NE(report.find("RC_PARAMS='"), std::string::npos);  // shell-quoted (verdict_test.cpp)
   EXPECT_NE(report.find("oracle O = "), std::string::npos);
   EXPECT_NE(report.find("kernel O = "), std::string::npos);
   EXPECT_NE(report.find(" trace "), std::string::npos);

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "attncheck/registry.hpp"
+#include "attncheck/testing/test_program.hpp"
+#include "env_knobs.hpp"
 #include "failing_case.hpp"
 #include "laws.hpp"
 
@@ -17,20 +19,17 @@ namespace {
 
 std::string g_program = "properties_tests";
 
-bool selected(const KernelInfo& kernel) {
-  const auto chosen = selected_kernels();
-  return std::find(chosen.begin(), chosen.end(), &kernel) != chosen.end();
-}
-
-class LawTest : public testing::Test {
+class LawTest : public ::testing::Test {
  public:
   LawTest(const Law& law, const KernelInfo& kernel) : law_(law), kernel_(kernel) {}
 
   void TestBody() override {
-    if (!selected(kernel_)) GTEST_SKIP() << kernel_.name << " is not selected by ATTNCHECK_KERNELS";
+    if (!is_selected(kernel_)) GTEST_SKIP() << kernel_.name << " is not selected by ATTNCHECK_KERNELS";
     const LawOutcome outcome = check_law(law_, kernel_);
+    // The cases rapidcheck actually ran, and the seed the law actually used: RC_PARAMS="seed=N"
+    // with this N draws the same cases again.
     std::printf("%s: %s, %d cases, seed %llu\n", law_.id().c_str(), outcome.passed ? "holds" : "FAILS",
-                outcome.cases, static_cast<unsigned long long>(outcome.seed));
+                outcome.checked, static_cast<unsigned long long>(outcome.seed));
     if (!outcome.summary.empty()) std::printf("  %s\n", outcome.summary.c_str());
     std::fflush(stdout);
     if (!outcome.passed) FAIL() << report_failure(law_, kernel_, outcome, g_program);
@@ -50,16 +49,24 @@ void register_regression_tests();  // regression_replay.cpp
 int main(int argc, char** argv) {
   using namespace attncheck;
   using namespace attncheck::properties;
-  testing::InitGoogleTest(&argc, argv);
   if (argc > 0) g_program = argv[0];
-  for (const Law& law : all_laws()) {
-    for (const KernelInfo& kernel : all_kernels()) {
-      if (!law.applies(kernel)) continue;
-      const std::string name = law.name + "/" + kernel.name;
-      testing::RegisterTest(law.family.c_str(), name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
-                            [&law, &kernel]() -> testing::Test* { return new LawTest(law, kernel); });
-    }
+  // A knob that does not parse stops the program before any test: running a case count or a
+  // seed other than the one asked for would be a verdict about something else.
+  if (const std::string errors = knob_errors(); !errors.empty()) {
+    std::fprintf(stderr, "%s: refusing to run, an environment value is not usable:\n%s", g_program.c_str(),
+                 errors.c_str());
+    return 2;
   }
-  register_regression_tests();
-  return RUN_ALL_TESTS();
+  rc_configuration();  // loads RC_PARAMS now, without rapidcheck's misleading seed line
+  return attncheck::test_program::run_test_program(argc, argv, [] {
+    for (const Law& law : all_laws()) {
+      for (const KernelInfo& kernel : all_kernels()) {
+        if (!law.applies(kernel)) continue;
+        const std::string name = law.name + "/" + kernel.name;
+        ::testing::RegisterTest(law.family.c_str(), name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                                [&law, &kernel]() -> ::testing::Test* { return new LawTest(law, kernel); });
+      }
+    }
+    register_regression_tests();
+  });
 }

@@ -4,7 +4,6 @@
 // runs, so a new file joins without rebuilding.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -20,10 +19,7 @@ class RegressionTest : public testing::Test {
   explicit RegressionTest(const KernelInfo& kernel) : kernel_(kernel) {}
 
   void TestBody() override {
-    const auto chosen = selected_kernels();
-    if (std::find(chosen.begin(), chosen.end(), &kernel_) == chosen.end()) {
-      GTEST_SKIP() << kernel_.name << " is not selected by ATTNCHECK_KERNELS";
-    }
+    if (!is_selected(kernel_)) GTEST_SKIP() << kernel_.name << " is not selected by ATTNCHECK_KERNELS";
     ASSERT_FALSE(regression_files().empty()) << "no regression files in " << ATTNCHECK_REGRESSION_DIR;
     const std::vector<Replay> replays = replay_regressions(kernel_);
     for (const Replay& r : replays) {
