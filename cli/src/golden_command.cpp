@@ -4,10 +4,16 @@
 //           nothing; exit 1 on any difference, 2 on a malformed file
 //   regen   rewrites the traces from the oracle, all or nothing, and says what changed
 //   errata  the published values that disagree with the oracle, with their likely causes
-//   check   every selected kernel against every trace it can run, within its bound
+//   check   every selected kernel against every trace it can run, within its bound; exit 1
+//           when a run fails or throws, or a selected kernel ran on no trace
+// verify, errata and check exit 2 when --dir is not an existing directory.
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <map>
+#include <string>
+#include <system_error>
+#include <vector>
 
 #include "attncheck/cli/commands.hpp"
 #include "attncheck/cli/golden_kernel_check.hpp"
@@ -29,7 +35,20 @@ struct GoldenArgs {
   bool all = false;
 };
 
+// verify, errata and check read --dir; a path that is not a directory is bad input (exit 2),
+// never an empty golden set that "agrees" with the oracle because nothing was read. An empty
+// directory that exists is read as one: verify then reports every trace missing, errata and
+// check fail for having nothing to check.
+void require_directory(const std::string& dir) {
+  std::error_code error;
+  const fs::file_status status = fs::status(dir, error);
+  if (status.type() == fs::file_type::not_found) throw InputError(dir, "", "no such directory (--dir)");
+  if (error) throw InputError(dir, "", "cannot read it (--dir): " + error.message());
+  if (!fs::is_directory(status)) throw InputError(dir, "", "not a directory (--dir)");
+}
+
 void run_verify(const GoldenArgs& args) {
+  require_directory(args.dir);
   const VerifyReport report = verify_golden(args.dir);
   std::printf("attncheck golden verify: %s\n", args.dir.c_str());
   std::printf("  %d traces recomputed; %d published files, %d published values, %d recorded errata\n",
@@ -76,9 +95,11 @@ void run_regen(const GoldenArgs& args) {
 }
 
 void run_errata(const GoldenArgs& args) {
+  require_directory(args.dir);
   int total = 0, errata = 0, failures = 0;
   std::deque<std::pair<PublishedFile, PublishedCheck>> checked;  // stable addresses: results point into files
-  for (const fs::path& path : golden_json_files(fs::path(args.dir) / "published")) {
+  const fs::path published_dir = fs::path(args.dir) / "published";
+  for (const fs::path& path : golden_json_files(published_dir)) {
     PublishedFile file = read_published_file(path.string());
     checked.emplace_back(std::move(file), PublishedCheck{});
     checked.back().second = check_published(checked.back().first);
@@ -117,37 +138,59 @@ void run_errata(const GoldenArgs& args) {
     std::printf("\nFAILED: %d published values disagree with their files (see `golden verify`)\n", failures);
     throw ExitCode{kExitCheckFailed};
   }
+  if (total == 0) {
+    std::printf("\nFAILED: no published values in %s: nothing was checked\n", published_dir.c_str());
+    throw ExitCode{kExitCheckFailed};
+  }
 }
 
+// What golden check did with one kernel: the traces it ran on, and why it skipped the others.
+struct KernelTally {
+  int runs = 0, passed = 0, failed = 0;
+  std::map<std::string, int> skips;  // reason -> count
+};
+
 void run_check(const GoldenArgs& args) {
+  require_directory(args.dir);
   const std::vector<const KernelInfo*> kernels = selected_kernels();
-  std::map<std::string, int> runs_per_kernel;
-  for (const KernelInfo* k : kernels) runs_per_kernel[k->name] = 0;
+  std::map<std::string, KernelTally> tally;
+  for (const KernelInfo* k : kernels) tally[k->name] = {};
   int passed = 0, failed = 0, skipped = 0;
-  const auto files = golden_json_files(fs::path(args.dir) / "traces");
+  const fs::path traces_dir = fs::path(args.dir) / "traces";
+  const auto files = golden_json_files(traces_dir);
   for (const fs::path& path : files) {
     const GoldenTrace trace = read_trace_file(path.string());
     for (const KernelTraceCheck& r : check_kernels_on_trace(trace, kernels)) {
+      KernelTally& t = tally[r.kernel];
       if (!r.ran()) {
         ++skipped;
+        ++t.skips[r.skipped];
         if (args.all) std::printf("%s\n", format_kernel_trace_check(r).c_str());
         continue;
       }
-      ++runs_per_kernel[r.kernel];
+      ++t.runs;
       (r.passed() ? passed : failed) += 1;
+      (r.passed() ? t.passed : t.failed) += 1;
       std::printf("%s\n", format_kernel_trace_check(r).c_str());
     }
   }
+  // Per kernel: what it was checked on and why it was not checked on the rest, so a filter that
+  // selects a kernel only some traces apply to is a pass that says what it covered.
+  std::printf("\nper kernel (forward and decode runs):\n");
+  bool unchecked = false;
+  for (const auto& [name, t] : tally) {
+    std::printf("  %-24s %d runs: %d passed, %d failed", name.c_str(), t.runs, t.passed, t.failed);
+    for (const auto& [reason, count] : t.skips) std::printf("; %d skipped (%s)", count, reason.c_str());
+    std::printf("\n");
+    unchecked = unchecked || t.runs == 0;
+  }
   std::printf("golden check: %zu traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",
               files.size(), kernels.size(), passed, failed, skipped);
-  bool unchecked = false;
-  for (const auto& [name, runs] : runs_per_kernel) {
-    if (runs == 0) {
-      std::printf("FAILED: kernel %s ran on no trace\n", name.c_str());
-      unchecked = true;
-    }
+  for (const auto& [name, t] : tally) {
+    if (t.runs == 0) std::printf("FAILED: kernel %s was checked on no trace (reasons above)\n", name.c_str());
   }
-  if (files.empty()) std::printf("FAILED: no traces in %s/traces\n", args.dir.c_str());
+  if (failed > 0) std::printf("FAILED: %d kernel runs failed (FAIL lines above)\n", failed);
+  if (files.empty()) std::printf("FAILED: no traces in %s: nothing was checked\n", traces_dir.c_str());
   if (failed > 0 || unchecked || files.empty()) throw ExitCode{kExitCheckFailed};
 }
 

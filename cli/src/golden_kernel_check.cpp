@@ -51,6 +51,14 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
     std::vector<std::string> entries;
     if (kernel->forward) entries.push_back("forward");
     if (kernel->decode && trace.spec.decode) entries.push_back("decode");
+    if (entries.empty()) {  // a decode-only kernel and a trace that is no decode step: say so
+      KernelTraceCheck result;
+      result.trace = trace.spec.name;
+      result.kernel = kernel->name;
+      result.entry = "forward";
+      result.skipped = "decode only, and the trace is not a decode step";
+      out.push_back(std::move(result));
+    }
     for (const std::string& entry : entries) {
       KernelTraceCheck result;
       result.trace = trace.spec.name;
@@ -72,6 +80,8 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
           result.check = oracle::check_kernel(*kernel, *problem, references[kernel->dtype], got);
         } catch (const std::exception& e) {
           result.error = e.what();
+        } catch (...) {  // a kernel's own exception type: still this kernel's failure, not a crash
+          result.error = "an exception that is not a std::exception";
         }
       }
       out.push_back(std::move(result));
@@ -83,7 +93,7 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
 std::string format_kernel_trace_check(const KernelTraceCheck& r) {
   const std::string what = r.trace + " x " + r.kernel + " " + r.entry;
   if (!r.ran()) return "skip " + what + ": " + r.skipped;
-  if (!r.error.empty()) return "FAIL " + what + ": " + r.error;
+  if (!r.error.empty()) return "FAIL " + what + ": threw: " + r.error;
   return std::string(r.passed() ? "PASS " : "FAIL ") + what + ": " + oracle::format_kernel_check(r.check);
 }
 

@@ -1,7 +1,11 @@
 // attncheck trace [FILE.json]: the oracle's ledger of a problem, then each selected kernel's
-// output with its error metrics and the a-priori bound.
+// output with its error metrics and the a-priori bound, or why the kernel was skipped. Exit 1
+// when a kernel exceeds its bound or throws, or when no selected kernel could run the problem
+// (nothing was checked); --no-kernels asks for the ledger alone.
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "attncheck/cli/commands.hpp"
 #include "attncheck/cli/ledger.hpp"
@@ -19,9 +23,23 @@ struct TraceArgs {
   bool no_kernels = false;
 };
 
-// Runs every selected kernel of the problem's dtype; returns false if any exceeds its bound.
-bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact) {
-  bool all_passed = true;
+// Why `kernel` cannot run `problem` as stored, or "" when it can.
+std::string skip_reason(const KernelInfo& kernel, const Problem& problem) {
+  if (kernel.dtype != problem.dtype) {
+    return "stores " + std::string(dtype_name(kernel.dtype)) + ", the problem is " +
+           std::string(dtype_name(problem.dtype));
+  }
+  if (kernel.forward == nullptr) return "no forward entry point (decode only)";
+  const std::string missing = unsupported_feature(kernel, problem.spec);
+  return missing.empty() ? "" : "does not support " + missing;
+}
+
+// Runs every selected kernel that can run the problem and says why each other one was
+// skipped. Returns false, after saying why, when a kernel exceeded its bound, threw, or when
+// none ran: a trace that checked no kernel is not a pass.
+bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
+                   const std::vector<const KernelInfo*>& kernels) {
+  std::vector<std::string> failures;
   int ran = 0;
   std::printf("Kernels (%s storage):\n", std::string(dtype_name(file.problem.dtype)).c_str());
   // The bound is derived for the stored inputs; with exact-decimal inputs the kernels see the
@@ -29,28 +47,51 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact) {
   const oracle::OracleResult stored =
       file.exact_decimal_inputs ? oracle::forward(file.problem) : oracle::OracleResult{};
   const oracle::OracleResult& reference = file.exact_decimal_inputs ? stored : exact;
-  for (const KernelInfo* kernel : selected_kernels()) {
-    if (kernel->dtype != file.problem.dtype || kernel->forward == nullptr) continue;
-    const std::string missing = unsupported_feature(*kernel, file.problem.spec);
-    if (!missing.empty()) {
-      std::printf("  %-24s skipped: does not support %s\n", kernel->name.c_str(), missing.c_str());
+  for (const KernelInfo* kernel : kernels) {
+    if (const std::string why = skip_reason(*kernel, file.problem); !why.empty()) {
+      std::printf("  %-24s skipped: %s\n", kernel->name.c_str(), why.c_str());
       continue;
     }
-    const KernelResult got = run_kernel(*kernel, file.problem);
+    ++ran;
+    // A kernel that throws (its own error, or the harness's red-zone check) has failed the
+    // check; it is reported with its name, and the other kernels still run.
+    KernelResult got;
+    try {
+      got = run_kernel(*kernel, file.problem);
+    } catch (const std::exception& e) {
+      std::printf("  %-24s FAIL: threw: %s\n", kernel->name.c_str(), e.what());
+      failures.push_back("kernel " + kernel->name + " threw: " + e.what());
+      continue;
+    } catch (...) {
+      std::printf("  %-24s FAIL: threw an exception that is not a std::exception\n", kernel->name.c_str());
+      failures.push_back("kernel " + kernel->name + " threw an exception that is not a std::exception");
+      continue;
+    }
     const oracle::KernelCheck check = oracle::check_kernel(*kernel, file.problem, reference, got);
     std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(check).c_str());
     std::printf("    O =");
     for (size_t i = 0; i < got.o.size() && i < 16; ++i) std::printf(" %s", float_to_decimal(got.o[i]).c_str());
     std::printf(got.o.size() > 16 ? " ...\n" : "\n");
-    all_passed = all_passed && check.passed();
-    ++ran;
+    if (!check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
   }
-  if (ran == 0) std::printf("  (no selected kernel stores %s)\n", std::string(dtype_name(file.problem.dtype)).c_str());
-  return all_passed;
+  if (ran == 0) {
+    std::printf("\nFAILED: nothing was checked: none of the %zu selected kernels can run this problem "
+                "(reasons above); select one with --kernel, or pass --no-kernels for the ledger only\n",
+                kernels.size());
+    return false;
+  }
+  if (!failures.empty()) {
+    std::printf("\n");
+    for (const std::string& failure : failures) std::printf("FAILED: %s\n", failure.c_str());
+    return false;
+  }
+  return true;
 }
 
 void run_trace(const TraceArgs& args) {
   const ProblemFile file = args.file.empty() ? builtin_example() : read_problem_file(args.file);
+  // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.
+  const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();
   oracle::OracleOptions options;
   options.precision_bits = args.precision;
   const oracle::OracleResult exact = run_oracle(file, options);
@@ -66,10 +107,7 @@ void run_trace(const TraceArgs& args) {
   print_ledger(std::cout, exact, scale_text, LedgerOptions{.digits = args.digits});
   std::cout.flush();
   if (args.no_kernels) return;
-  if (!check_kernels(file, exact)) {
-    std::printf("\nFAILED: a kernel exceeded its a-priori error bound\n");
-    throw ExitCode{kExitCheckFailed};
-  }
+  if (!check_kernels(file, exact, kernels)) throw ExitCode{kExitCheckFailed};
 }
 
 }  // namespace
@@ -81,7 +119,7 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("file", args->file, "problem JSON file (default: the built-in worked example)");
   cmd->add_option("--digits", args->digits, "significant digits in the ledger")->check(CLI::Range(1, 60));
   cmd->add_option("--precision", args->precision, "oracle precision in bits")->check(CLI::Range(24, 4096));
-  cmd->add_flag("--no-kernels", args->no_kernels, "print the ledger only");
+  cmd->add_flag("--no-kernels", args->no_kernels, "print the ledger only (checks no kernel; exit 0)");
   cmd->callback([args] { run_trace(*args); });
 }
 

@@ -16,6 +16,13 @@ struct ExitCode {
   int code;
 };
 
+// Adds the global options (--kernel, also accepted after any subcommand; --version), parses,
+// runs the chosen command and maps its outcome to the exit code above: ExitCode as thrown, an
+// InputError, a kernel filter the registry refuses or a usage error to kExitBadInput (with
+// "unknown command 'NAME'" for a command word that names none). Call it after adding every
+// subcommand.
+int run_cli(CLI::App& app, int argc, char** argv);
+
 void add_kernels_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_golden_command(CLI::App& app);  // golden_command.cpp

@@ -31,6 +31,9 @@ struct KernelTraceCheck {
   bool passed() const { return !ran() || (error.empty() && check.passed()); }
 };
 
+// One result per (kernel, entry point) that applies, and a skipped one for a decode-only
+// kernel on a trace that is no decode step, so every kernel has a result on every trace: run,
+// or skipped with the reason. A kernel that throws is a result with `error` set.
 std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
                                                      const std::vector<const KernelInfo*>& kernels);
 

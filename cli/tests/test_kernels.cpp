@@ -1,0 +1,140 @@
+// Kernels that exist only in attncheck_with_test_kernels (the attncheck command plus these), so
+// the CTest tests of cli/tests can show what the command says and which exit code it gives for
+// kernels the built-in set does not have: one that lacks a feature, one without a forward entry
+// point, one that throws. All are explicit-only: only a --kernel entry naming one exactly
+// selects it, so no default or glob selection of this program ever runs them.
+//
+// The two that compute are correct: the two-pass algorithm of
+// docs/examples/example_two_pass_kernel.cpp (max, then exp(s - max) and its products with V
+// summed in double), restricted to what the tests need. They must pass every check they run, so
+// that a failure in a test is the CLI's and not theirs.
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "attncheck/kernel.hpp"
+#include "attncheck/registry.hpp"
+#include "attncheck/semantics.hpp"
+
+namespace {
+
+using namespace attncheck;
+
+// Rows of Q against K and V stored [batch, kv_heads, kv_stride, dim]: kv_stride is kv_len for a
+// forward call and the cache capacity for a decode call.
+struct KeysAndValues {
+  const float* k;
+  const float* v;
+  int64_t kv_stride;
+};
+
+float score(const AttentionSpec& spec, const float* q_all, const KeysAndValues& kv, const VisibilityInputs& vis,
+            int64_t b, int64_t h, int64_t i, int64_t j) {
+  const AttentionShape& s = spec.shape;
+  const int64_t kv_h = kv_head_for(s, h);
+  const float* q = q_all + q_offset(s, b, h, i);
+  const float* k = kv.k + ((b * s.kv_heads + kv_h) * kv.kv_stride + j) * s.head_dim;
+  float dot = 0;
+  for (int64_t d = 0; d < s.head_dim; ++d) dot += q[d] * k[d];
+  float value = static_cast<float>(effective_scale(spec)) * dot;
+  if (spec.has_alibi) value -= vis.alibi_slopes[h] * static_cast<float>(alibi_distance(s, i, j));
+  return value;
+}
+
+void two_pass(const AttentionSpec& spec, const float* q, const KeysAndValues& kv, const VisibilityInputs& vis,
+              const AttentionOutputs& out) {
+  const AttentionShape& s = spec.shape;
+  std::vector<double> accumulator(s.value_dim);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      for (int64_t i = 0; i < s.q_len; ++i) {
+        const KeyRange keys = visible_key_range(spec, vis, b, i);
+        float row_max = -std::numeric_limits<float>::infinity();
+        for (int64_t j = keys.begin; j < keys.end; ++j) {
+          if (key_visible(spec, vis, b, h, i, j)) row_max = std::max(row_max, score(spec, q, kv, vis, b, h, i, j));
+        }
+        float* o = static_cast<float*>(out.o) + o_offset(s, b, h, i);
+        if (row_max == -std::numeric_limits<float>::infinity()) {  // sees no key: O = 0, LSE = -inf
+          for (int64_t c = 0; c < s.value_dim; ++c) o[c] = 0.0f;
+          if (out.lse) out.lse[lse_offset(s, b, h, i)] = row_max;
+          continue;
+        }
+        double sum = 0;
+        std::fill(accumulator.begin(), accumulator.end(), 0.0);
+        for (int64_t j = keys.begin; j < keys.end; ++j) {
+          if (!key_visible(spec, vis, b, h, i, j)) continue;
+          const double p = std::exp(static_cast<double>(score(spec, q, kv, vis, b, h, i, j) - row_max));
+          sum += p;
+          const float* v = kv.v + ((b * s.kv_heads + kv_head_for(s, h)) * kv.kv_stride + j) * s.value_dim;
+          for (int64_t c = 0; c < s.value_dim; ++c) accumulator[c] += p * v[c];
+        }
+        for (int64_t c = 0; c < s.value_dim; ++c) o[c] = static_cast<float>(accumulator[c] / sum);
+        if (out.lse) out.lse[lse_offset(s, b, h, i)] = static_cast<float>(row_max + std::log(sum));
+      }
+    }
+  }
+}
+
+void two_pass_forward(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+                      const KernelOptions&) {
+  two_pass(spec, static_cast<const float*>(in.q),
+           {static_cast<const float*>(in.k), static_cast<const float*>(in.v), spec.shape.kv_len}, in.visibility, out);
+}
+
+void two_pass_decode(const AttentionSpec& spec, const void* q, const KvCacheView& cache,
+                     const VisibilityInputs& visibility, const AttentionOutputs& out, const KernelOptions&) {
+  // Only positions below kv_len are read: visible_key_range() ends there.
+  two_pass(spec, static_cast<const float*>(q),
+           {static_cast<const float*>(cache.k), static_cast<const float*>(cache.v), cache.capacity}, visibility,
+           out);
+}
+
+// A kernel that fails at run time, as one does when it runs out of scratch memory or meets a
+// shape it was not written for; the message deliberately does not name the kernel, so a test
+// that sees the name knows the CLI put it there.
+void throwing_forward(const AttentionSpec&, const AttentionInputs&, const AttentionOutputs&, const KernelOptions&) {
+  throw std::runtime_error("scratch buffer exhausted (deliberate failure of a CLI test kernel)");
+}
+
+// exp and the sums are in double, far below f32's roundoff; 1 f32 ULP covers the f32 argument.
+constexpr ErrorTraits kTwoPassTraits{.exp_max_ulp = 1.0, .weights_rounded_to_storage = false, .online_softmax = false};
+
+KernelInfo test_kernel(const char* name, uint32_t capabilities, const char* algorithm) {
+  KernelInfo k;
+  k.name = name;
+  k.dtype = DType::f32;
+  k.capabilities = capabilities;
+  k.error = kTwoPassTraits;
+  k.algorithm = algorithm;
+  k.explicit_only = true;
+  return k;
+}
+
+KernelInfo no_causal() {
+  KernelInfo k = test_kernel("clitest_no_causal_f32", kAllForwardFeatures & ~kCausal,
+                             "CLI test: two passes per row, double accumulation; declares every feature but causal");
+  k.forward = &two_pass_forward;
+  return k;
+}
+
+KernelInfo decode_only() {
+  // No grouped-query support either, so it can run none of the golden traces (the decode
+  // traces are grouped-query): the case of a selected kernel that checks nothing.
+  KernelInfo k = test_kernel("clitest_decode_only_f32", kCausal | kLse,
+                             "CLI test: decode entry point only, two passes per row over the cache");
+  k.decode = &two_pass_decode;
+  return k;
+}
+
+KernelInfo throws() {
+  KernelInfo k = test_kernel("clitest_throws_f32", kAllForwardFeatures, "CLI test: throws on every call");
+  k.forward = &throwing_forward;
+  return k;
+}
+
+}  // namespace
+
+ATTNCHECK_REGISTER_KERNEL(clitest_no_causal_f32, no_causal());
+ATTNCHECK_REGISTER_KERNEL(clitest_decode_only_f32, decode_only());
+ATTNCHECK_REGISTER_KERNEL(clitest_throws_f32, throws());
