@@ -107,7 +107,13 @@ oracle::KernelCheck check_against_oracle(const KernelInfo& kernel, const Problem
   return oracle::check_kernel(kernel, problem, oracle::forward(problem), got);
 }
 
-class DenseKernel : public ::testing::TestWithParam<std::string> {};
+// The built-in dense kernels, each skipped unless the kernel filter selects it.
+class DenseKernel : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!is_selected(*find_kernel(GetParam()))) GTEST_SKIP() << GetParam() << " is not selected by the kernel filter";
+  }
+};
 
 TEST_P(DenseKernel, StaysWithinTheAPrioriBoundOnEveryFeature) {
   const KernelInfo& kernel = *find_kernel(GetParam());

@@ -14,13 +14,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "attncheck/half.hpp"
 #include "attncheck/kernel_math.hpp"
-#include "attncheck/oracle/real.hpp"
+#include "attncheck/kernel.hpp"
+#include "attncheck/oracle/exp_accuracy.hpp"
+#include "attncheck/registry.hpp"
 #include "attncheck/random_problem.hpp"
 #include "attncheck/simd_dispatch.hpp"
 
@@ -32,84 +35,23 @@ bool exhaustive() {
   return env != nullptr && std::string(env) == "1";
 }
 
-// Spacing of f32 values at the magnitude of the exact value e > 0 (2^-149 among subnormals).
-double f32_ulp_at(double e) {
-  if (e < 0x1p-126) return 0x1p-149;
-  int exponent = 0;
-  std::frexp(e, &exponent);  // e = m * 2^exponent, m in [0.5, 1)
-  return std::ldexp(1.0, exponent - 24);
-}
-
-double ulp_error(float computed, double exact) { return std::fabs(double(computed) - exact) / f32_ulp_at(exact); }
-
-struct UlpStats {
-  double max_ulp = 0;
-  float worst_x = 0;
-  double sum_ulp = 0;
-  int64_t count = 0;
-  void add(float x, double ulps) {
-    if (ulps > max_ulp || count == 0) {
-      max_ulp = ulps;
-      worst_x = x;
-    }
-    sum_ulp += ulps;
-    ++count;
-  }
-};
-
 float from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
 
-// The inputs: every `stride`-th float of [-104, -0] by bit pattern, plus every float of
-// [-88, -87] (exp crosses into subnormals at -87.34), [-104, -103] (into zero at -103.97) and
-// [-6, -5.5], where the exhaustive sweep found every target's worst case.
-std::vector<float> exp_inputs(uint32_t stride) {
-  std::vector<float> xs;
-  const uint32_t first = 0x80000000u;                      // -0
-  const uint32_t last = std::bit_cast<uint32_t>(-104.0f);  // bits grow with magnitude
-  for (uint64_t b = first; b <= last; b += stride) xs.push_back(from_bits(static_cast<uint32_t>(b)));
-  for (const auto& [hi, lo] : {std::pair{-87.0f, -88.0f}, std::pair{-103.0f, -104.0f}, std::pair{-5.5f, -6.0f}}) {
-    for (uint32_t b = std::bit_cast<uint32_t>(hi); b <= std::bit_cast<uint32_t>(lo); ++b) xs.push_back(from_bits(b));
-  }
-  return xs;
-}
-
-UlpStats measure(const std::vector<float>& xs, void (*exp_fn)(const float*, float*, size_t)) {
-  std::vector<float> ys(xs.size());
-  exp_fn(xs.data(), ys.data(), xs.size());
-  UlpStats stats;
-  for (size_t i = 0; i < xs.size(); ++i) stats.add(xs[i], ulp_error(ys[i], std::exp(double(xs[i]))));
-  return stats;
-}
-
-void libm_expf(const float* x, float* y, size_t n) {
-  for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
-}
-
-// The same error with MPFR's exp as the reference.
-double mpfr_ulp_error(float x, float computed) {
-  oracle::PrecisionScope scope(128);
-  const oracle::Real exact = boost::multiprecision::exp(oracle::Real(x));
-  const double e = oracle::round_to_f64(exact);
-  const oracle::Real diff = abs(oracle::Real(computed) - exact);
-  return oracle::round_to_f64(diff) / f32_ulp_at(e);
-}
+uint32_t sweep_stride() { return exhaustive() ? 1u : 127u; }
 
 TEST(FastExp, StaysWithinItsDeclaredUlpErrorOverMinus104ToZeroOnEveryTarget) {
-  const std::vector<float> xs = exp_inputs(exhaustive() ? 1u : 127u);
   double worst = 0;
   for (const SimdTarget& target : runnable_simd_targets()) {
     ScopedSimdTarget scope(target);
     ASSERT_EQ(simd_target_name(), target.name);
-    const UlpStats stats = measure(xs, &fast_exp);
+    const oracle::ExpAccuracy a = oracle::measure_exp_accuracy(&fast_exp, sweep_stride());
+    std::printf("fast_exp[%s] over %lld inputs: max_ulp=%.4f at x=%.9g (double reference: %.4f) mean_ulp=%.4f\n",
+                target.name.c_str(), static_cast<long long>(a.inputs), a.max_ulp, a.worst_x, a.max_ulp_double,
+                a.mean_ulp);
     // The double reference is good to ~2^-29 ulp; MPFR confirms the worst case.
-    const float y = fast_exp(stats.worst_x);
-    const double confirmed = mpfr_ulp_error(stats.worst_x, y);
-    std::printf("fast_exp[%s] over %lld inputs: max_ulp=%.4f at x=%.9g (MPFR: %.4f) mean_ulp=%.4f\n",
-                target.name.c_str(), static_cast<long long>(stats.count), stats.max_ulp, stats.worst_x, confirmed,
-                stats.sum_ulp / stats.count);
-    EXPECT_NEAR(confirmed, stats.max_ulp, 1e-6);
-    EXPECT_LE(stats.max_ulp, kFastExpMaxUlp) << target.name << " at x=" << stats.worst_x;
-    worst = std::max(worst, stats.max_ulp);
+    EXPECT_NEAR(a.max_ulp, a.max_ulp_double, 1e-6);
+    EXPECT_LE(a.max_ulp, kFastExpMaxUlp) << target.name << " at x=" << a.worst_x;
+    worst = std::max(worst, a.max_ulp);
   }
   // Two-sided: a declared bound far above the measured one would hide a regression.
   EXPECT_GE(worst, 0.8 * kFastExpMaxUlp) << "kFastExpMaxUlp is stale: measured worst " << worst;
@@ -120,7 +62,7 @@ TEST(FastExp, DoubleReferenceAgreesWithMpfrOnARandomSample) {
   for (int i = 0; i < 2000; ++i) {
     const float x = static_cast<float>(rng.uniform(-104.0, 0.0));
     const float y = fast_exp(x);
-    EXPECT_NEAR(ulp_error(y, std::exp(double(x))), mpfr_ulp_error(x, y), 1e-6) << "x=" << x;
+    EXPECT_NEAR(oracle::f32_ulp_error(y, std::exp(double(x))), oracle::mpfr_exp_ulp_error(x, y), 1e-6) << "x=" << x;
   }
 }
 
@@ -141,10 +83,48 @@ TEST(FastExp, MapsTheSoftmaxSpecialValuesExactly) {
 }
 
 TEST(LibmExpf, StaysWithinTheOneUlpTheExactExpKernelsDeclare) {
-  const UlpStats stats = measure(exp_inputs(exhaustive() ? 1u : 127u), &libm_expf);
-  std::printf("libm expf over %lld inputs: max_ulp=%.4f at x=%.9g mean_ulp=%.4f\n",
-              static_cast<long long>(stats.count), stats.max_ulp, stats.worst_x, stats.sum_ulp / stats.count);
-  EXPECT_LE(stats.max_ulp, 1.0);
+  const oracle::ExpAccuracy a = oracle::measure_exp_accuracy(&libm_exp, sweep_stride());
+  std::printf("libm expf over %lld inputs: max_ulp=%.4f at x=%.9g mean_ulp=%.4f\n", static_cast<long long>(a.inputs),
+              a.max_ulp, a.worst_x, a.mean_ulp);
+  EXPECT_LE(a.max_ulp, 1.0);
+}
+
+// Every selected kernel that exposes its exp (KernelInfo::exp) is held to the exp_max_ulp it
+// declares: a declaration below the truth would make its bound too tight, one far above would
+// make the bound too loose to catch a few ULPs of damage. Kernels that share an exp are
+// measured once.
+TEST(DeclaredExpAccuracy, EverySelectedKernelsExpIsWithinItsDeclaredUlp) {
+  std::map<ExpFn, oracle::ExpAccuracy> measured;
+  int checked = 0;
+  for (const KernelInfo* k : selected_kernels()) {
+    if (k->exp == nullptr) {
+      std::printf("%s: exp not exposed (KernelInfo::exp), not measured\n", k->name.c_str());
+      continue;
+    }
+    auto it = measured.find(k->exp);
+    if (it == measured.end()) it = measured.emplace(k->exp, oracle::measure_exp_accuracy(k->exp, sweep_stride())).first;
+    const oracle::ExpAccuracy& a = it->second;
+    std::printf("%s: exp max_ulp=%.4f at x=%.9g, declared %g\n", k->name.c_str(), a.max_ulp, a.worst_x,
+                k->error.exp_max_ulp);
+    EXPECT_LE(a.max_ulp, k->error.exp_max_ulp) << k->name << " declares exp_max_ulp = " << k->error.exp_max_ulp
+                                               << " but its exp is " << a.max_ulp << " ULP wrong at x = " << a.worst_x;
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no selected kernel exposes its exp";
+}
+
+// The measurement has teeth: an exp 8 ULPs wrong at one input is reported at that input.
+void exp_off_by_8_ulp_at_minus_one(const float* x, float* y, size_t n) {
+  libm_exp(x, y, n);
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] == -1.0f) y[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(y[i]) + 8);
+  }
+}
+
+TEST(DeclaredExpAccuracy, TheMeasurementFindsAnExpEightUlpWrongAtOneInput) {
+  const oracle::ExpAccuracy a = oracle::measure_exp_accuracy(&exp_off_by_8_ulp_at_minus_one, 1u << 20);
+  EXPECT_GT(a.max_ulp, 7.0);
+  EXPECT_EQ(a.worst_x, -1.0f);
 }
 
 // Every 509th float of [0, 1] and every 97th of [2^-26, 2^-13], where f16 turns subnormal and

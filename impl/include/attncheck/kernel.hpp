@@ -3,6 +3,7 @@
 // Kernels join the registry (registry.hpp); out-of-tree kernels join it the same way.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ struct KvCacheView {
 using ForwardFn = void (*)(const AttentionSpec& spec, const AttentionInputs& inputs,
                            const AttentionOutputs& outputs, const KernelOptions& options);
 // Queries q [batch, q_heads, q_len, head_dim] against the cache, causal bottom-right.
+// The exp a kernel uses, as a batch: y[i] = exp(x[i]) for x[i] <= 0 (softmax's arguments). A
+// kernel that exposes it lets the suite measure it against ErrorTraits::exp_max_ulp
+// (oracle/exp_accuracy.hpp; `attncheck exp-accuracy`), so a declaration below the truth fails
+// by itself instead of passing through a bound that is too tight or too loose.
+using ExpFn = void (*)(const float* x, float* y, size_t n);
 using DecodeFn = void (*)(const AttentionSpec& spec, const void* q, const KvCacheView& cache,
                           const VisibilityInputs& visibility, const AttentionOutputs& outputs,
                           const KernelOptions& options);
@@ -98,6 +104,12 @@ struct KernelInfo {
   std::string algorithm;
   ForwardFn forward = nullptr;
   DecodeFn decode = nullptr;
+  // Optional: the exp the kernel computes its weights with (see ExpFn).
+  ExpFn exp = nullptr;
+  // Selected only by a filter entry that is its exact name, never by default or by a glob: for
+  // a kernel kept to show what the suite does to a wrong one (docs/examples/), or one that is
+  // not ready to be checked with the rest.
+  bool explicit_only = false;
 
   bool has(uint32_t capability) const { return (capabilities & capability) == capability; }
 };

@@ -33,6 +33,10 @@ inline constexpr double kFastExpMaxUlp = 1.04;
 void fast_exp(const float* x, float* y, size_t n);
 float fast_exp(float x);
 
+// y[i] = std::exp(x[i]) (libm's expf, element by element), as the dense and exact-exp kernels
+// compute their weights.
+void libm_exp(const float* x, float* y, size_t n);
+
 // y[i] = x[i] rounded to `storage` (f16 or bf16; f32 copies), as the P-rounding kernels do.
 void round_weights_to_storage(DType storage, const float* x, float* y, size_t n);
 

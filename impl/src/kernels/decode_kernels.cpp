@@ -43,6 +43,7 @@ KernelInfo decode_kernel_info(const char* name, DType dtype, ForwardFn forward, 
   k.dtype = dtype;
   k.capabilities = kAllForwardFeatures | kDecode;
   k.error = ErrorTraits{.exp_max_ulp = kFastExpMaxUlp, .weights_rounded_to_storage = false, .online_softmax = true};
+  k.exp = &fast_exp;
   k.algorithm = "split-K decode (flash-decoding): online softmax per chunk of 2048 cache keys, K/V read in place "
                 "and shared by a GQA group (Q.K of one tile interleaved with P.V of the previous), vectorized "
                 "exp, partials merged through their log-sum-exp";

@@ -15,6 +15,7 @@
 
 #include "attncheck/element.hpp"
 #include "attncheck/kernel.hpp"
+#include "attncheck/kernel_math.hpp"
 #include "attncheck/semantics.hpp"
 
 namespace attncheck::kernels {
@@ -90,6 +91,7 @@ inline KernelInfo dense_kernel_info(const char* name, DType dtype, ForwardFn for
   k.error = ErrorTraits{.exp_max_ulp = 1.0, .weights_rounded_to_storage = false, .online_softmax = false};
   k.algorithm = "dense: one score row at a time, max-shifted softmax, libm expf, f32 accumulation";
   k.forward = forward;
+  k.exp = &libm_exp;
   return k;
 }
 

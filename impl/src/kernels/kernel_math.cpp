@@ -41,6 +41,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include <algorithm>
+#include <cmath>
 
 #include "attncheck/kernel_math.hpp"
 
@@ -67,6 +68,10 @@ float fast_exp(float x) {
   float y = 0;
   fast_exp(&x, &y, 1);
   return y;
+}
+
+void libm_exp(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
 void round_weights_to_storage(DType storage, const float* x, float* y, size_t n) {
