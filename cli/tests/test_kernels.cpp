@@ -8,7 +8,9 @@
 // docs/examples/example_two_pass_kernel.cpp (max, then exp(s - max) and its products with V
 // summed in double), restricted to what the tests need. They must pass every check they run, so
 // that a failure in a test is the CLI's and not theirs.
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -133,8 +135,26 @@ KernelInfo throws() {
   return k;
 }
 
+// An exp 8 f32 ULPs wrong near x = -1 (libm's expf elsewhere), declared as 1 ULP: what
+// `attncheck exp-accuracy` exists to catch.
+void exp_8_ulp_wrong(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    y[i] = std::exp(x[i]);
+    if (x[i] <= -1.0f && x[i] > -1.0001f) y[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(y[i]) + 8);
+  }
+}
+
+KernelInfo overclaims_exp() {
+  KernelInfo k = test_kernel("clitest_exp_overclaimed_f32", kAllForwardFeatures,
+                             "CLI test: two passes per row; exposes an exp 8 ULPs wrong but declares 1 ULP");
+  k.forward = &two_pass_forward;
+  k.exp = &exp_8_ulp_wrong;
+  return k;
+}
+
 }  // namespace
 
+ATTNCHECK_REGISTER_KERNEL(clitest_exp_overclaimed_f32, overclaims_exp());
 ATTNCHECK_REGISTER_KERNEL(clitest_no_causal_f32, no_causal());
 ATTNCHECK_REGISTER_KERNEL(clitest_decode_only_f32, decode_only());
 ATTNCHECK_REGISTER_KERNEL(clitest_throws_f32, throws());

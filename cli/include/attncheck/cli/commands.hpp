@@ -26,6 +26,7 @@ int run_cli(CLI::App& app, int argc, char** argv);
 void add_kernels_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_golden_command(CLI::App& app);  // golden_command.cpp
+void add_exp_accuracy_command(CLI::App& app);
 
 // The built-in worked example: the length-4 causal "I will work ." problem of
 // ../shared/seeds/001, in exact-decimal mode.
