@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "attncheck/registry.hpp"
@@ -35,6 +36,17 @@ int run_test_program(int argc, char** argv, const std::function<void()>& registe
     std::fprintf(stderr, "attncheck: %zu kernel registration(s) refused, so no test runs:\n", errors.size());
     for (const std::string& e : errors) std::fprintf(stderr, "  %s\n", e.c_str());
     return 2;
+  }
+  // A kernel filter with an entry that selects nothing (a typo) would fail every test that
+  // selects kernels, one by one, and pass the rest: say it once, before any test runs. Test
+  // discovery (--gtest_list_tests, at build time) lists tests whatever the filter.
+  if (!GTEST_FLAG_GET(list_tests)) {
+    try {
+      (void)selected_kernels();
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "attncheck: the kernel filter is unusable, so no test runs: %s\n", e.what());
+      return 2;
+    }
   }
   if (register_tests) register_tests();
   const int status = RUN_ALL_TESTS();
