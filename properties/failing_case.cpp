@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
-#include <unistd.h>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/atomic_write.hpp"
+#include "attncheck/formats/problem_file.hpp"
 #include "attncheck/registry.hpp"
 #include "law_tools.hpp"
 
@@ -28,26 +27,6 @@ std::string this_program(const std::string& fallback) {
 std::string failure_dir() {
   if (const char* dir = std::getenv("ATTNCHECK_FAILURES"); dir != nullptr && *dir != '\0') return dir;
   return ATTNCHECK_DEFAULT_FAILURE_DIR;
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  std::error_code error;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), error);
-  if (error) throw std::runtime_error(path + ": cannot create directory: " + error.message());
-  const fs::path temporary = target.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(temporary.string() + ": cannot write");
-  }
-  fs::rename(temporary, target, error);
-  if (error) {
-    fs::remove(temporary, error);
-    throw std::runtime_error(path + ": cannot rename the temporary file into place");
-  }
 }
 
 std::string describe_witness(const KernelInfo& kernel, const Witness& witness) {
@@ -103,11 +82,13 @@ std::string shell_quote(std::string_view text) {
 namespace {
 
 // The problem file of a failing case: the problem the law ran the kernel on, plus what a reader
-// of `attncheck trace` needs to find the bug in it. The CLI's reader ignores the extra keys.
-cli::Json failing_case_json(const Law& law, const KernelInfo& kernel, const Witness& witness, const std::string& name) {
-  cli::Json json = cli::problem_to_json(witness.problem, name);
+// of `attncheck trace` needs to find the bug in it, in the members of its format
+// (formats/problem_file.hpp): the problem reader accepts them and reads the problem.
+formats::Json failing_case_json(const Law& law, const KernelInfo& kernel, const Witness& witness, const std::string& name) {
+  formats::Json json = formats::problem_to_json(witness.problem, name);
+  json["format"] = formats::kFailingCaseFormat;
   const AttentionShape& s = witness.problem.spec.shape;
-  cli::Json rows = cli::Json::array();
+  formats::Json rows = formats::Json::array();
   std::string names;
   for (int64_t row : witness.rows) {
     const RowIndex r = row_index(s, row);
@@ -137,7 +118,7 @@ FailureReport write_failure_report(const Law& law, const KernelInfo& kernel, con
   if (outcome.witness) {
     const std::string path = failure_dir() + "/" + law.id() + "." + kernel.name + ".json";
     try {
-      write_file_atomically(path, failing_case_json(law, kernel, *outcome.witness, name).dump(1) + "\n");
+      formats::write_file_atomically(path, failing_case_json(law, kernel, *outcome.witness, name).dump(1) + "\n");
       r.file = path;
       out += "Minimal problem written to " + path + "\n";
     } catch (const std::exception& e) {

@@ -18,10 +18,6 @@ std::string this_program(const std::string& fallback);
 // $ATTNCHECK_FAILURES when set, else <build>/properties/failures.
 std::string failure_dir();
 
-// Writes text to path through a temporary file and a rename, so a reader never sees half a
-// file; creates the directory. Throws std::runtime_error naming the path on failure.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 // `text` quoted for a POSIX shell: unchanged when it is made only of characters no shell
 // treats specially, else in single quotes (a ' inside written as '\''). The printed commands
 // quote every path and value, so a failure directory with blanks still works when pasted. ('='

@@ -1,12 +1,8 @@
 // The suite's own machinery: the variance interval against exact rational arithmetic, the
-// value generators' promises (deterministic, representable, the kind they claim), and the
-// atomic file writer.
+// value generators' promises (deterministic, representable, the kind they claim).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
 #include "attncheck/storage.hpp"
 #include "failing_case.hpp"
@@ -105,21 +101,6 @@ TEST(ValueKinds, TiesGiveEveryHeadAtMostTwoDistinctKeys) {
     }
     EXPECT_LE(keys.size(), 2u);
   }
-}
-
-TEST(FailingCase, WritesAtomicallyAndCreatesTheDirectory) {
-  const auto dir = std::filesystem::temp_directory_path() / ("attncheck-write-" + std::to_string(::getpid()));
-  const std::string path = (dir / "sub" / "case.json").string();
-  write_file_atomically(path, "{\"a\": 1}\n");
-  write_file_atomically(path, "{\"a\": 2}\n");  // replaces
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "{\"a\": 2}\n");
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir / "sub")) files += entry.is_regular_file();
-  EXPECT_EQ(files, 1);  // no temporary left behind
-  std::filesystem::remove_all(dir);
-  EXPECT_THROW(write_file_atomically("/proc/attncheck-no/x.json", "x"), std::runtime_error);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/decimal_text.hpp"
 #include "attncheck/registry.hpp"
 
 namespace attncheck::properties {
@@ -109,7 +109,7 @@ std::string format_values(std::span<const float> values, size_t limit) {
   std::string out = "[";
   for (size_t i = 0; i < values.size() && i < limit; ++i) {
     if (i > 0) out += ", ";
-    out += cli::float_to_decimal(values[i]);
+    out += formats::float_to_decimal(values[i]);
   }
   if (values.size() > limit) out += ", ...";
   return out + "]";

@@ -12,7 +12,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/problem_file.hpp"
 #include "attncheck/registry.hpp"
 #include "attncheck/run.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
@@ -104,7 +104,7 @@ TEST(MetaTest, FailingCaseFileReplaysThroughTheCliReader) {
   EXPECT_NE(report.find("kernel O = "), std::string::npos);
   EXPECT_NE(report.find(" trace "), std::string::npos);
   const std::string path = dir + "/" + law.id() + "." + mutant->kernel.name + ".json";
-  const cli::ProblemFile file = cli::read_problem_file(path);
+  const formats::ProblemFile file = formats::read_problem_file(path);
   const Problem& written = outcome.witness->problem;
   EXPECT_EQ(file.problem.spec, written.spec);
   ASSERT_EQ(file.problem.k.size(), written.k.size());

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/problem_file.hpp"
 #include "law_tools.hpp"
 
 namespace attncheck::properties {
@@ -20,7 +20,7 @@ std::vector<std::string> regression_files() {
 std::vector<Replay> replay_regressions(const KernelInfo& kernel) {
   std::vector<Replay> replays;
   for (const std::string& path : regression_files()) {
-    const cli::ProblemFile file = cli::read_problem_file(path);
+    const formats::ProblemFile file = formats::read_problem_file(path);
     const Problem& problem = file.problem;
     if (problem.dtype != kernel.dtype) continue;
     // Kernels see the stored values, so they are judged against the oracle of those (as

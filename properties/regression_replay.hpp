@@ -21,7 +21,7 @@ struct Replay {
 };
 
 // Every file whose dtype the kernel stores and whose features it declares. A file that
-// cannot be read throws cli::InputError naming the file and the field.
+// cannot be read throws formats::InputError naming the file and the field.
 std::vector<Replay> replay_regressions(const KernelInfo& kernel);
 
 }  // namespace attncheck::properties

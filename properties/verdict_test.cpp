@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/problem_file.hpp"
 #include "attncheck/registry.hpp"
 #include "env_knobs.hpp"
 #include "failing_case.hpp"
@@ -260,7 +260,7 @@ void check_leak_failure_file(const char* mutant_name, bool expect_planted) {
   const Witness& witness = *f.outcome.witness;
   ASSERT_FALSE(witness.rows.empty());
 
-  const cli::ProblemFile file = cli::read_problem_file(f.report.file);
+  const formats::ProblemFile file = formats::read_problem_file(f.report.file);
   const Problem& p = file.problem;
   EXPECT_EQ(p.spec, witness.problem.spec);
   // The planted values are in the file: generated values are finite and far below the largest
@@ -282,7 +282,7 @@ void check_leak_failure_file(const char* mutant_name, bool expect_planted) {
   // The file names the rows, and on that problem the mutant's row breaks its bound while the
   // dense kernel's does not: the file shows the bug, not just a difference between two runs.
   std::ifstream in(f.report.file);
-  const cli::Json json = cli::Json::parse(in);
+  const formats::Json json = formats::Json::parse(in);
   ASSERT_TRUE(json.contains("failing_rows")) << json.dump(1);
   ASSERT_EQ(json["failing_rows"].size(), witness.rows.size());
   ASSERT_TRUE(json.contains("note"));

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "attncheck/cli/commands.hpp"
-#include "attncheck/cli/golden_kernel_check.hpp"
-#include "attncheck/cli/golden_published.hpp"
-#include "attncheck/cli/golden_regen.hpp"
+#include "attncheck/golden/kernel_check.hpp"
+#include "attncheck/golden/published.hpp"
+#include "attncheck/golden/regen.hpp"
 #include "attncheck/registry.hpp"
 
 #ifndef ATTNCHECK_DEFAULT_GOLDEN_DIR
@@ -29,6 +29,7 @@ namespace attncheck::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace golden;  // this command is the golden library's front end
 
 struct GoldenArgs {
   std::string dir = ATTNCHECK_DEFAULT_GOLDEN_DIR;
@@ -42,9 +43,9 @@ struct GoldenArgs {
 void require_directory(const std::string& dir) {
   std::error_code error;
   const fs::file_status status = fs::status(dir, error);
-  if (status.type() == fs::file_type::not_found) throw InputError(dir, "", "no such directory (--dir)");
-  if (error) throw InputError(dir, "", "cannot read it (--dir): " + error.message());
-  if (!fs::is_directory(status)) throw InputError(dir, "", "not a directory (--dir)");
+  if (status.type() == fs::file_type::not_found) throw formats::InputError(dir, "", "no such directory (--dir)");
+  if (error) throw formats::InputError(dir, "", "cannot read it (--dir): " + error.message());
+  if (!fs::is_directory(status)) throw formats::InputError(dir, "", "not a directory (--dir)");
 }
 
 void run_verify(const GoldenArgs& args) {

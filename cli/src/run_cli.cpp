@@ -109,7 +109,7 @@ int run_cli(CLI::App& app, int argc, char** argv) {
     return kExitBadInput;
   } catch (const ExitCode& e) {
     return e.code;
-  } catch (const InputError& e) {
+  } catch (const formats::InputError& e) {
     std::cerr << "attncheck: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const std::exception& e) {  // a kernel filter, a refused registration, a bad spec

@@ -8,13 +8,18 @@
 #include <vector>
 
 #include "attncheck/cli/commands.hpp"
-#include "attncheck/cli/ledger.hpp"
+#include "attncheck/formats/decimal_text.hpp"
+#include "attncheck/formats/problem_file.hpp"
+#include "attncheck/golden/canonical.hpp"
+#include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
 #include "attncheck/registry.hpp"
 #include "attncheck/run.hpp"
 
 namespace attncheck::cli {
 namespace {
+
+using formats::ProblemFile;
 
 struct TraceArgs {
   std::string file;
@@ -70,7 +75,7 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
     const oracle::KernelCheck check = oracle::check_kernel(*kernel, file.problem, reference, got);
     std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(check).c_str());
     std::printf("    O =");
-    for (size_t i = 0; i < got.o.size() && i < 16; ++i) std::printf(" %s", float_to_decimal(got.o[i]).c_str());
+    for (size_t i = 0; i < got.o.size() && i < 16; ++i) std::printf(" %s", formats::float_to_decimal(got.o[i]).c_str());
     std::printf(got.o.size() > 16 ? " ...\n" : "\n");
     if (!check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
   }
@@ -89,12 +94,12 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
 }
 
 void run_trace(const TraceArgs& args) {
-  const ProblemFile file = args.file.empty() ? builtin_example() : read_problem_file(args.file);
+  const ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
   // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.
   const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();
   oracle::OracleOptions options;
   options.precision_bits = args.precision;
-  const oracle::OracleResult exact = run_oracle(file, options);
+  const oracle::OracleResult exact = formats::run_oracle(file, options);
   std::printf("attncheck trace: %s\n", file.name.empty() ? args.file.c_str() : file.name.c_str());
   std::printf("  %s, dtype %s, inputs %s, oracle at %u bits, %d significant digits\n\n",
               describe(file.problem.spec).c_str(), std::string(dtype_name(file.problem.dtype)).c_str(),
@@ -104,7 +109,7 @@ void run_trace(const TraceArgs& args) {
                                      ? *file.scale_text
                                      : "1/sqrt(" + std::to_string(file.problem.spec.shape.head_dim) + ") = " +
                                            oracle::to_decimal(oracle::from_problem(file.problem).scale, args.digits);
-  print_ledger(std::cout, exact, scale_text, LedgerOptions{.digits = args.digits});
+  oracle::print_ledger(std::cout, exact, scale_text, oracle::LedgerOptions{.digits = args.digits});
   std::cout.flush();
   if (args.no_kernels) return;
   if (!check_kernels(file, exact, kernels)) throw ExitCode{kExitCheckFailed};

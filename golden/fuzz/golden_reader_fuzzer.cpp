@@ -8,11 +8,15 @@
 #include <cstdint>
 #include <string>
 
-#include "attncheck/cli/golden_problem.hpp"
-#include "attncheck/cli/golden_published.hpp"
-#include "attncheck/cli/golden_trace.hpp"
+#include "attncheck/golden/problem.hpp"
+#include "attncheck/golden/published.hpp"
+#include "attncheck/golden/trace.hpp"
 
-using namespace attncheck::cli;
+using namespace attncheck::golden;
+using attncheck::formats::InputError;
+using attncheck::formats::Json;
+using attncheck::formats::JsonReader;
+using attncheck::formats::parse_json_text;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,10 +1,10 @@
 // The published-computation evaluator: exact decimal literals, the functions the seeds need,
 // and errors that say where.
-#include "attncheck/cli/golden_expression.hpp"
+#include "attncheck/golden/expression.hpp"
 
 #include <gtest/gtest.h>
 
-namespace attncheck::cli {
+namespace attncheck::golden {
 namespace {
 
 using oracle::Real;
@@ -75,4 +75,4 @@ TEST_F(ExpressionTest, DeepNestingIsAnErrorNotARecursionCrash) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

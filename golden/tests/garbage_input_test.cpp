@@ -3,13 +3,18 @@
 // "never a crash" part meaningful). The libFuzzer target golden/fuzz/ explores further.
 #include <gtest/gtest.h>
 
-#include "attncheck/cli/golden_published.hpp"
-#include "attncheck/cli/golden_regen.hpp"
-#include "attncheck/cli/golden_trace.hpp"
+#include "attncheck/golden/published.hpp"
+#include "attncheck/golden/regen.hpp"
+#include "attncheck/golden/trace.hpp"
 #include "attncheck/random_problem.hpp"
 #include "golden_test_support.hpp"
 
-namespace attncheck::cli {
+namespace attncheck::golden {
+
+using formats::InputError;
+using formats::Json;
+using formats::parse_json_text;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -112,4 +117,4 @@ TEST(GarbageInput, HostileDocumentsAreInputErrors) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace attncheck::cli::testing {
+namespace attncheck::golden::testing {
 
 namespace fs = std::filesystem;
 
@@ -44,4 +44,4 @@ void write_file(const fs::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-}  // namespace attncheck::cli::testing
+}  // namespace attncheck::golden::testing

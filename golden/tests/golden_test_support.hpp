@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-namespace attncheck::cli::testing {
+namespace attncheck::golden::testing {
 
 std::filesystem::path golden_source_dir();
 
@@ -27,4 +27,4 @@ void copy_golden_tree(const std::filesystem::path& dir);
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& text);
 
-}  // namespace attncheck::cli::testing
+}  // namespace attncheck::golden::testing

@@ -1,17 +1,17 @@
 // Kernels against the traces: the check passes correct kernels and rejects broken ones, for
 // the forward and the decode entry points (a decode kernel of this test's own, so the decode
 // path is proven even before a registered decode kernel exists).
-#include "attncheck/cli/golden_kernel_check.hpp"
+#include "attncheck/golden/kernel_check.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "attncheck/cli/golden_regen.hpp"
+#include "attncheck/golden/regen.hpp"
 #include "attncheck/registry.hpp"
 #include "golden_test_support.hpp"
 
-namespace attncheck::cli {
+namespace attncheck::golden {
 namespace {
 
 std::vector<GoldenTrace> all_traces() {
@@ -144,4 +144,4 @@ TEST(GoldenKernelCheck, DecodeKernelsRunOnEveryDecodeStepAndACacheBugFails) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

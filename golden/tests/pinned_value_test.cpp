@@ -1,6 +1,6 @@
 // How a trace pins a value: the shortest text of the correctly rounded f64, and a long decimal
 // that rounds to the same f64.
-#include "attncheck/cli/golden_pinned.hpp"
+#include "attncheck/golden/pinned.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,10 @@
 
 #include <cmath>
 
-namespace attncheck::cli {
+namespace attncheck::golden {
+
+using formats::parse_f64_text;
+
 namespace {
 
 using oracle::Real;
@@ -50,4 +53,4 @@ TEST(F64Text, ReadsOnlyTheCanonicalSpelling) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

@@ -1,12 +1,18 @@
 // Published worked examples: the matching rule, errata bookkeeping, and the reader's errors.
-#include "attncheck/cli/golden_published.hpp"
+#include "attncheck/golden/published.hpp"
 
 #include <gtest/gtest.h>
 
-#include "attncheck/cli/golden_regen.hpp"
+#include "attncheck/golden/regen.hpp"
 #include "golden_test_support.hpp"
 
-namespace attncheck::cli {
+namespace attncheck::golden {
+
+using formats::InputError;
+using formats::Json;
+using formats::parse_json_text;
+using formats::read_json_file;
+
 namespace {
 
 Json minimal_file(const Json& quantities) {
@@ -98,6 +104,14 @@ TEST(PublishedErrata, ADerivedValueMustBeTheOracles) {
   EXPECT_EQ(verdict_of(q), Verdict::wrong_derived);
 }
 
+TEST(PublishedReader, AcceptsACommentAtTheTopAndInAProblem) {
+  Json doc = minimal_file(Json::array({quantity("ex.O[0][0]", "1", 0)}));
+  doc["comment"] = "a note for a person";
+  doc["attention"] = Json{{"ex", Json::parse(R"({"comment": "one key", "shape": {"q_len": 1, "kv_len": 1,
+                                                   "head_dim": 1}, "q": ["1"], "k": ["1"], "v": ["1"]})")}};
+  EXPECT_EQ(check_published(read_published(doc, "test.json")).failures(), 0);
+}
+
 TEST(PublishedReader, NamesTheFieldOfEveryBadInput) {
   expect_reader_error(minimal_file(Json::array({quantity("1", "1.0", 2)})), "quantities[0].decimals");
   expect_reader_error(minimal_file(Json::array({quantity("1 +", "1", 0)})), "quantities[0].expr");
@@ -111,6 +125,13 @@ TEST(PublishedReader, NamesTheFieldOfEveryBadInput) {
   Json doc = minimal_file(Json::array({quantity("1", "1", 0)}));
   doc["version"] = 2;
   expect_reader_error(doc, "version");
+  doc = minimal_file(Json::array({quantity("1", "1", 0)}));
+  doc["titel"] = "a misspelt member";
+  expect_reader_error(doc, "titel");
+  doc = minimal_file(Json::array({quantity("1", "1", 0)}));
+  doc["attention"] = Json{{"ex", Json::parse(R"({"shape": {"q_len": 1, "kv_len": 1, "head_dim": 1},
+                                                   "casual": true, "q": [1], "k": [1], "v": [1]})")}};
+  expect_reader_error(doc, "attention.ex.casual");
   doc = minimal_file(Json::array({quantity("1", "1", 0)}));
   doc.erase("source");
   expect_reader_error(doc, "source");
@@ -167,4 +188,4 @@ TEST(PublishedFiles, AnUnrecordedMismatchOrAStaleErratumFailsTheCheck) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

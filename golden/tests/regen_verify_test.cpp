@@ -1,14 +1,20 @@
 // `golden regen` and `golden verify` on scratch copies of golden/: regen is deterministic and
 // all or nothing, verify finds every kind of difference, and the tree's files are current.
-#include "attncheck/cli/golden_regen.hpp"
+#include "attncheck/golden/regen.hpp"
 
 #include <gtest/gtest.h>
 
-#include "attncheck/cli/golden_atomic_write.hpp"
-#include "attncheck/cli/json_input.hpp"
+#include "attncheck/formats/atomic_write.hpp"
+#include "attncheck/formats/json_input.hpp"
 #include "golden_test_support.hpp"
 
-namespace attncheck::cli {
+namespace attncheck::golden {
+
+using formats::Json;
+using formats::parse_json_text;
+using formats::temporary_path_for;
+using formats::write_all_or_nothing;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -155,4 +161,4 @@ TEST(AtomicWrite, ReplacesEveryFileOrNone) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

@@ -1,16 +1,25 @@
 // Oracle traces: generation is deterministic, the canonical set covers what it must, and the
 // strict reader names the field of every inconsistency.
-#include "attncheck/cli/golden_trace.hpp"
+#include "attncheck/golden/trace.hpp"
 
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <set>
 
-#include "attncheck/cli/golden_canonical.hpp"
+#include "attncheck/golden/canonical.hpp"
 #include "golden_test_support.hpp"
 
-namespace attncheck::cli {
+namespace attncheck::golden {
+
+using formats::InputError;
+using formats::Json;
+using formats::JsonReader;
+using formats::ProblemFile;
+using formats::parse_json_text;
+using formats::read_json_file;
+using formats::read_problem_document;
+
 namespace {
 
 const TraceSpec& spec_named(const std::vector<TraceSpec>& specs, const std::string& name) {
@@ -35,8 +44,8 @@ TEST(TraceGeneration, EveryCanonicalTraceReadsBackAsAProblemFileAndAsATrace) {
     EXPECT_EQ(trace.spec.problem.problem.spec, spec.problem.problem.spec) << spec.name;
     EXPECT_EQ(trace.spec.problem.problem.q, spec.problem.problem.q) << spec.name;
     EXPECT_EQ(trace.spec.problem.problem.v, spec.problem.problem.v) << spec.name;
-    // `attncheck trace FILE` reads a trace as a plain problem file.
-    const ProblemFile as_problem = read_problem(JsonReader(json, path));
+    // `attncheck trace FILE` reads a trace as a problem file (of the trace's format).
+    const ProblemFile as_problem = read_problem_document(JsonReader(json, path));
     EXPECT_EQ(as_problem.problem.k, spec.problem.problem.k) << spec.name;
     EXPECT_EQ(as_problem.exact_decimal_inputs, spec.problem.exact_decimal_inputs) << spec.name;
   }
@@ -117,6 +126,13 @@ void expect_trace_error(const std::string& name, const std::function<void(Json&)
   }
 }
 
+TEST(TraceReader, AcceptsAComment) {
+  const std::string path = (testing::golden_source_dir() / "traces" / "padding_f16.json").string();
+  Json json = read_json_file(path);
+  json["comment"] = "a note for a person";
+  EXPECT_EQ(read_trace(json, path).spec.name, "padding_f16");
+}
+
 TEST(TraceReader, NamesTheFieldOfEveryInconsistency) {
   const std::string padding = "padding_f16";  // batch 1 sees no key: rows 2 and 3
   expect_trace_error(padding, [](Json& j) { j["forward"]["rows"][0]["visible"][4] = 0; },
@@ -135,6 +151,10 @@ TEST(TraceReader, NamesTheFieldOfEveryInconsistency) {
   expect_trace_error(padding, [](Json& j) { j["forward"]["rows"].erase(5); }, "forward.rows");
   expect_trace_error(padding, [](Json& j) { j["forward"]["rows"][1]["i"] = 0; }, "forward.rows[1]");
   expect_trace_error(padding, [](Json& j) { j["backward"] = Json::object(); }, "backward");
+  expect_trace_error(padding, [](Json& j) { j["casual"] = true; }, "casual");  // a misspelt member
+  expect_trace_error(padding, [](Json& j) { j["shape"]["heads"] = 2; }, "shape.heads");
+  expect_trace_error(padding, [](Json& j) { j["decode"] = Json{{"sequence", "s"}, {"step", 0}, {"capacity", 8}}; },
+                     "decode.capacity");
   expect_trace_error(padding, [](Json& j) { j["name"] = "other"; }, "name");
   expect_trace_error(padding, [](Json& j) { j["oracle"]["pin_check_bits"] = 128; }, "oracle.pin_check_bits");
   expect_trace_error("mqa_f32", [](Json& j) { j["shape"]["kv_len"] = 3; }, "k");
@@ -147,4 +167,4 @@ TEST(TraceReader, NamesTheFieldOfEveryInconsistency) {
 }
 
 }  // namespace
-}  // namespace attncheck::cli
+}  // namespace attncheck::golden

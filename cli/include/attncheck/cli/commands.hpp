@@ -1,10 +1,11 @@
-// The attncheck CLI's subcommands. Each lives in its own file and adds itself to the app.
-// Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input.
+// The attncheck CLI's subcommands. Each lives in its own file and adds itself to the app: it
+// parses its flags, calls a library (formats/, golden/, oracle/, impl/'s registry), prints, and
+// ends with an exit code. Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
-#include "attncheck/cli/problem_file.hpp"
+#include "attncheck/formats/json_input.hpp"
 
 namespace attncheck::cli {
 
@@ -27,9 +28,5 @@ void add_kernels_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_golden_command(CLI::App& app);  // golden_command.cpp
 void add_exp_accuracy_command(CLI::App& app);
-
-// The built-in worked example: the length-4 causal "I will work ." problem of
-// ../shared/seeds/001, in exact-decimal mode.
-ProblemFile builtin_example();
 
 }  // namespace attncheck::cli

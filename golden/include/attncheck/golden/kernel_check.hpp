@@ -1,0 +1,43 @@
+// Every registered kernel against every golden trace it is capable of, within its a-priori
+// bound (oracle/kernel_check.hpp).
+//
+// A kernel runs on a trace when the trace's inputs are exact in the kernel's dtype (the
+// canonical traces use k/8, exact everywhere, so every dtype's kernels check them; an
+// exact-decimal trace is rounded once to each dtype, as `attncheck trace` does) and the
+// kernel declares every feature the trace uses. Forward kernels run through run_kernel; a
+// kernel with a decode entry point also runs each decode-step trace through run_decode, with
+// the cache capacity the trace names and NaN in the unused slots. The reference is the
+// oracle of the values the kernel saw, recomputed from the problem (`golden verify` checks
+// the values written in the trace separately).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "attncheck/golden/trace.hpp"
+#include "attncheck/kernel.hpp"
+#include "attncheck/oracle/kernel_check.hpp"
+
+namespace attncheck::golden {
+
+struct KernelTraceCheck {
+  std::string trace;
+  std::string kernel;
+  std::string entry;   // "forward" or "decode"
+  std::string skipped; // why it did not run, or empty
+  std::string error;   // an exception from the run (red zone overrun, ...), or empty
+  oracle::KernelCheck check;
+  bool ran() const { return skipped.empty(); }
+  bool passed() const { return !ran() || (error.empty() && check.passed()); }
+};
+
+// One result per (kernel, entry point) that applies, and a skipped one for a decode-only
+// kernel on a trace that is no decode step, so every kernel has a result on every trace: run,
+// or skipped with the reason. A kernel that throws is a result with `error` set.
+std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
+                                                     const std::vector<const KernelInfo*>& kernels);
+
+// "PASS gqa_bf16 x dense_f32 forward: O max_ulp=... | bound: pass ..." or "skip ...: reason".
+std::string format_kernel_trace_check(const KernelTraceCheck& result);
+
+}  // namespace attncheck::golden
