@@ -14,7 +14,6 @@
 #include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
 #include "attncheck/registry.hpp"
-#include "attncheck/run.hpp"
 
 namespace attncheck::cli {
 namespace {
@@ -27,17 +26,6 @@ struct TraceArgs {
   unsigned precision = oracle::kDefaultPrecisionBits;
   bool no_kernels = false;
 };
-
-// Why `kernel` cannot run `problem` as stored, or "" when it can.
-std::string skip_reason(const KernelInfo& kernel, const Problem& problem) {
-  if (kernel.dtype != problem.dtype) {
-    return "stores " + std::string(dtype_name(kernel.dtype)) + ", the problem is " +
-           std::string(dtype_name(problem.dtype));
-  }
-  if (kernel.forward == nullptr) return "no forward entry point (decode only)";
-  const std::string missing = unsupported_feature(kernel, problem.spec);
-  return missing.empty() ? "" : "does not support " + missing;
-}
 
 // Runs every selected kernel that can run the problem and says why each other one was
 // skipped. Returns false, after saying why, when a kernel exceeded its bound, threw, or when
@@ -53,31 +41,24 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
       file.exact_decimal_inputs ? oracle::forward(file.problem) : oracle::OracleResult{};
   const oracle::OracleResult& reference = file.exact_decimal_inputs ? stored : exact;
   for (const KernelInfo* kernel : kernels) {
-    if (const std::string why = skip_reason(*kernel, file.problem); !why.empty()) {
-      std::printf("  %-24s skipped: %s\n", kernel->name.c_str(), why.c_str());
+    const oracle::KernelRunCheck run = oracle::run_and_check(*kernel, file.problem, reference);
+    if (!run.ran()) {
+      std::printf("  %-24s skipped: %s\n", kernel->name.c_str(), run.skipped.c_str());
       continue;
     }
     ++ran;
-    // A kernel that throws (its own error, or the harness's red-zone check) has failed the
-    // check; it is reported with its name, and the other kernels still run.
-    KernelResult got;
-    try {
-      got = run_kernel(*kernel, file.problem);
-    } catch (const std::exception& e) {
-      std::printf("  %-24s FAIL: threw: %s\n", kernel->name.c_str(), e.what());
-      failures.push_back("kernel " + kernel->name + " threw: " + e.what());
-      continue;
-    } catch (...) {
-      std::printf("  %-24s FAIL: threw an exception that is not a std::exception\n", kernel->name.c_str());
-      failures.push_back("kernel " + kernel->name + " threw an exception that is not a std::exception");
+    if (!run.error.empty()) {  // the other kernels still run
+      std::printf("  %-24s FAIL: threw: %s\n", kernel->name.c_str(), run.error.c_str());
+      failures.push_back("kernel " + kernel->name + " threw: " + run.error);
       continue;
     }
-    const oracle::KernelCheck check = oracle::check_kernel(*kernel, file.problem, reference, got);
-    std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(check).c_str());
+    std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(run.check).c_str());
     std::printf("    O =");
-    for (size_t i = 0; i < got.o.size() && i < 16; ++i) std::printf(" %s", formats::float_to_decimal(got.o[i]).c_str());
-    std::printf(got.o.size() > 16 ? " ...\n" : "\n");
-    if (!check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
+    for (size_t i = 0; i < run.got.o.size() && i < 16; ++i) {
+      std::printf(" %s", formats::float_to_decimal(run.got.o[i]).c_str());
+    }
+    std::printf(run.got.o.size() > 16 ? " ...\n" : "\n");
+    if (!run.check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
   }
   if (ran == 0) {
     std::printf("\nFAILED: nothing was checked: none of the %zu selected kernels can run this problem "

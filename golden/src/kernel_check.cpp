@@ -1,8 +1,8 @@
 #include "attncheck/golden/kernel_check.hpp"
 
 #include <map>
+#include <optional>
 
-#include "attncheck/run.hpp"
 
 namespace attncheck::golden {
 
@@ -33,16 +33,6 @@ std::optional<Problem> problem_in(const ProblemFile& file, DType dtype) {
   return p;
 }
 
-// unsupported_feature() answers "forward" for a decode-only kernel before looking at the
-// features; this asks about the features alone.
-std::string missing_feature(const KernelInfo& kernel, const AttentionSpec& spec) {
-  KernelInfo probe = kernel;
-  if (probe.forward == nullptr) {
-    probe.forward = [](const AttentionSpec&, const AttentionInputs&, const AttentionOutputs&, const KernelOptions&) {};
-  }
-  return unsupported_feature(probe, spec);
-}
-
 }  // namespace
 
 std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
@@ -69,23 +59,17 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
       result.entry = entry;
       if (!problems.count(kernel->dtype)) problems[kernel->dtype] = problem_in(trace.spec.problem, kernel->dtype);
       const std::optional<Problem>& problem = problems[kernel->dtype];
-      const std::string missing = problem ? missing_feature(*kernel, problem->spec) : "";
+      const bool decode = entry == "decode";
       if (!problem) {
         result.skipped = "inputs are not exact in " + std::string(dtype_name(kernel->dtype));
-      } else if (!missing.empty()) {
-        result.skipped = "does not support " + missing;
+      } else if (std::string why = oracle::skip_reason(*kernel, *problem, decode); !why.empty()) {
+        result.skipped = std::move(why);
       } else {
         if (!references.count(kernel->dtype)) references[kernel->dtype] = oracle::forward(*problem);
-        try {
-          const KernelResult got = entry == "forward"
-                                       ? run_kernel(*kernel, *problem)
-                                       : run_decode(*kernel, *problem, trace.spec.decode->cache_capacity);
-          result.check = oracle::check_kernel(*kernel, *problem, references[kernel->dtype], got);
-        } catch (const std::exception& e) {
-          result.error = e.what();
-        } catch (...) {  // a kernel's own exception type: still this kernel's failure, not a crash
-          result.error = "an exception that is not a std::exception";
-        }
+        const oracle::KernelRunCheck run = oracle::run_and_check(
+            *kernel, *problem, references[kernel->dtype], decode, decode ? trace.spec.decode->cache_capacity : 0);
+        result.error = run.error;
+        result.check = run.check;
       }
       out.push_back(std::move(result));
     }

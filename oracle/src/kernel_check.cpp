@@ -20,6 +20,42 @@ KernelCheck check_kernel(const KernelInfo& kernel, const Problem& problem, const
   return c;
 }
 
+std::string skip_reason(const KernelInfo& kernel, const Problem& problem, bool decode) {
+  if (kernel.dtype != problem.dtype) {
+    return "stores " + std::string(dtype_name(kernel.dtype)) + ", the problem is " +
+           std::string(dtype_name(problem.dtype));
+  }
+  if (decode ? kernel.decode == nullptr : kernel.forward == nullptr) {
+    return decode ? "no decode entry point" : "no forward entry point (decode only)";
+  }
+  // unsupported_feature() answers "forward" for a decode-only kernel before it looks at the
+  // features; a decode run asks about the features alone.
+  KernelInfo probe = kernel;
+  if (probe.forward == nullptr) {
+    probe.forward = [](const AttentionSpec&, const AttentionInputs&, const AttentionOutputs&, const KernelOptions&) {};
+  }
+  const std::string missing = unsupported_feature(probe, problem.spec);
+  return missing.empty() ? "" : "does not support " + missing;
+}
+
+KernelRunCheck run_and_check(const KernelInfo& kernel, const Problem& problem, const OracleResult& exact, bool decode,
+                             int64_t cache_capacity) {
+  KernelRunCheck r;
+  r.skipped = skip_reason(kernel, problem, decode);
+  if (!r.ran()) return r;
+  try {
+    r.got = decode ? run_decode(kernel, problem, cache_capacity) : run_kernel(kernel, problem);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+    return r;
+  } catch (...) {  // a kernel's own exception type: still this kernel's failure, not a crash
+    r.error = "an exception that is not a std::exception";
+    return r;
+  }
+  r.check = check_kernel(kernel, problem, exact, r.got);
+  return r;
+}
+
 std::string format_kernel_check(const KernelCheck& c) {
   std::string out = "O " + format_metrics(c.o_metrics);
   if (c.checks_lse) out += "\n    LSE " + format_metrics(c.lse_metrics);

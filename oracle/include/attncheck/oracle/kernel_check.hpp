@@ -22,6 +22,28 @@ struct KernelCheck {
 KernelCheck check_kernel(const KernelInfo& kernel, const Problem& problem, const OracleResult& exact,
                          const KernelResult& got);
 
+// Why `kernel` cannot run `problem` (through its decode entry point when `decode`), or "" when
+// it can: another storage dtype, no such entry point, or a feature it does not declare.
+std::string skip_reason(const KernelInfo& kernel, const Problem& problem, bool decode = false);
+
+// One kernel run on one problem and checked against the oracle: skipped (and why), threw
+// (and what), or run and checked. A kernel that throws, with its own error or through the
+// harness's red-zone check, has failed; the caller goes on with the next kernel.
+struct KernelRunCheck {
+  std::string skipped;  // skip_reason(), or empty
+  std::string error;    // the exception's message, or empty
+  KernelResult got;
+  KernelCheck check;
+  bool ran() const { return skipped.empty(); }
+  bool passed() const { return !ran() || (error.empty() && check.passed()); }
+};
+
+// Runs `kernel` on `problem` through run_kernel, or through run_decode with a cache of
+// `cache_capacity` slots when `decode`, and checks the result against `exact` (as
+// check_kernel()).
+KernelRunCheck run_and_check(const KernelInfo& kernel, const Problem& problem, const OracleResult& exact,
+                             bool decode = false, int64_t cache_capacity = 0);
+
 // "O max_ulp=... | LSE max_ulp=... | bound: pass (worst ratio 0.01)"
 std::string format_kernel_check(const KernelCheck& check);
 
