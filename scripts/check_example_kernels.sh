@@ -3,7 +3,8 @@
 # (scripts/test.sh builds them into its sanitizer build), and fails unless:
 #   1. filtered to the deliberately broken copy (example_online_softmax_broken_f32), the suite
 #      FAILS it: the property laws, the kernel tests and the golden checks each report failures,
-#      and none of those failures is a crash, a timeout or a test that did not run;
+#      every failure is one of the tests that run that kernel, and none is a crash, a timeout
+#      or a test that did not run;
 #   2. filtered to the partial-feature kernel (example_online_softmax_f32: causal, LSE, GQA
 #      only), the suite passes, and the laws really ran on it (not all skipped).
 # The broken run comes first and its log is kept out of the output, so the last ctest summary
@@ -26,6 +27,15 @@ grep -E '\*\*\*Failed' "$log" | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: //; s
 if [ -n "$crashed" ]; then
   echo "check_example_kernels: failures other than a failed check (crash, timeout, not run):" >&2
   echo "$crashed" >&2
+  exit 1
+fi
+# Every failure must be the broken kernel's: a test that fails for another reason (a test
+# program that cannot run under the filter, say) would make this check pass for the wrong one.
+unrelated=$(grep -E '\*\*\*Failed' "$log" |
+  grep -vE 'example_online_softmax_broken_f32|OptimizedKernels\.|golden\.kernels_within_bounds_on_every_trace' || true)
+if [ -n "$unrelated" ]; then
+  echo "check_example_kernels: tests that do not check the broken kernel failed too:" >&2
+  echo "$unrelated" >&2
   exit 1
 fi
 for family in 'RowStochasticity\.' 'Accuracy\.' 'Equivalence\.' 'OptimizedKernels\.' 'golden\.kernels_within_bounds_on_every_trace'; do
