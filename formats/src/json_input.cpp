@@ -1,7 +1,9 @@
 #include "attncheck/formats/json_input.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <functional>
 #include <sstream>
 
@@ -9,15 +11,32 @@ namespace attncheck::formats {
 namespace {
 
 // A DOM builder that stores each floating-point number as its source text, so no decimal
-// passes through a binary double before the oracle reads it.
+// passes through a binary double before the oracle reads it, and refuses a member given twice
+// in one object (a plain DOM keeps the last and silently drops the first).
 class DecimalPreservingParser : public nlohmann::detail::json_sax_dom_parser<Json> {
  public:
   using Base = nlohmann::detail::json_sax_dom_parser<Json>;
-  using Base::Base;
+  DecimalPreservingParser(Json& result, std::string source) : Base(result, true), source_(std::move(source)) {}
   bool number_float(Json::number_float_t /*value*/, const Json::string_t& text) {
     Json::string_t copy = text;
     return Base::string(copy);
   }
+  bool start_object(std::size_t elements) {
+    keys_.emplace_back();
+    return Base::start_object(elements);
+  }
+  bool end_object() {
+    keys_.pop_back();
+    return Base::end_object();
+  }
+  bool key(Json::string_t& name) {
+    if (!keys_.back().insert(name).second) throw InputError(source_, name, "given twice in one object");
+    return Base::key(name);
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::set<std::string>> keys_;  // the members seen in each open object
 };
 
 // Tensors have at most 4 axes; deeper nesting is an error, never a deep recursion.
@@ -35,6 +54,32 @@ void collect(const JsonReader& r, std::vector<std::string>& out, int64_t limit, 
   }
 }
 
+std::string shape_text(const std::vector<size_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// The shape of nested arrays ({} for a number). A tensor's nesting must be rectangular: an entry
+// whose shape differs from the first one's is an error naming it, since flattening
+// [[1, 2, 3], [4]] would read the same numbers as [[1, 2], [3, 4]] and hide the mistake.
+std::vector<size_t> rectangular_shape(const JsonReader& r, int depth) {
+  if (!r.is_array()) return {};
+  if (depth > kMaxNesting) r.fail("arrays nested more than 8 deep");
+  std::vector<size_t> first;
+  for (size_t i = 0; i < r.size(); ++i) {
+    const std::vector<size_t> shape = rectangular_shape(r.at(i), depth + 1);
+    if (i == 0) {
+      first = shape;
+    } else if (shape != first) {
+      r.at(i).fail("ragged nested arrays: shape " + shape_text(shape) + ", where the first entry's is " +
+                   shape_text(first));
+    }
+  }
+  first.insert(first.begin(), r.size());
+  return first;
+}
+
 }  // namespace
 
 InputError::InputError(std::string file, std::string field, std::string message)
@@ -45,7 +90,7 @@ InputError::InputError(std::string file, std::string field, std::string message)
 
 Json parse_json_text(const std::string& text, const std::string& source) {
   Json result;
-  DecimalPreservingParser parser(result, true);
+  DecimalPreservingParser parser(result, source);
   try {
     Json::sax_parse(text, &parser);
   } catch (const Json::exception& e) {
@@ -55,6 +100,8 @@ Json parse_json_text(const std::string& text, const std::string& source) {
 }
 
 Json read_json_file(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw InputError(path, "", "is a directory, not a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "", "cannot open file");
   std::ostringstream text;
@@ -135,6 +182,7 @@ std::string JsonReader::decimal() const {
 std::vector<std::string> JsonReader::decimals(int64_t expected) const {
   std::vector<std::string> out;
   if (!value_->is_array()) fail("expected an array of " + std::to_string(expected) + " numbers");
+  rectangular_shape(*this, 0);
   collect(*this, out, expected, 0);
   if (static_cast<int64_t>(out.size()) != expected) {
     fail("expected " + std::to_string(expected) + " numbers for the shape, found " +
@@ -156,6 +204,7 @@ std::vector<int64_t> JsonReader::integers(int64_t expected, int64_t min, int64_t
     }
   };
   if (!value_->is_array()) fail("expected an array of " + std::to_string(expected) + " integers");
+  rectangular_shape(*this, 0);
   walk(*this, 0);
   if (static_cast<int64_t>(out.size()) != expected) {
     fail("expected " + std::to_string(expected) + " integers for the shape, found " +

@@ -116,6 +116,7 @@ ProblemFile read_problem(const JsonReader& r, const std::vector<std::string>& ex
       p.valid_keys.push_back(static_cast<int32_t>(n));
     }
   }
+  if (r.has("mask_kind") && !r.has("mask")) r.at("mask_kind").fail("given without a mask");
   if (r.has("mask")) {
     const std::string kind = r.has("mask_kind") ? r.at("mask_kind").string() : "shared";
     if (kind == "shared") {

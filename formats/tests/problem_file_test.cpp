@@ -135,6 +135,36 @@ TEST(ProblemFile, AcceptsACommentAndTheMembersOfItsFormat) {
   }
 }
 
+// Three mistakes the reader used to accept silently, each now an error naming the field: a
+// member given twice (the DOM kept the last), ragged nested arrays (flattened into the right
+// count of numbers in the wrong places), and mask_kind without a mask (ignored: no mask ran).
+TEST(ProblemFile, DuplicateMembersRaggedArraysAndAMaskKindWithoutAMaskAreErrors) {
+  expect_error(R"({"shape": {"q_len": 1, "kv_len": 1, "head_dim": 1}, "causal": false, "causal": true,
+                  "q": [1], "k": [1], "v": [1]})", "causal");
+  expect_error(R"({"shape": {"q_len": 1, "kv_len": 1, "head_dim": 1, "q_len": 2}, "q": [1], "k": [1], "v": [1]})",
+               "q_len");
+  expect_error(R"({"shape": {"q_len": 2, "kv_len": 2, "head_dim": 2}, "q": [[1, 2, 3], [4]], "k": [1, 0, 0, 1],
+                  "v": [1, 2, 3, 4]})", "q[1]");
+  expect_error(R"({"shape": {"q_len": 2, "kv_len": 2, "head_dim": 2}, "q": [[1, 2], [3, 4]], "k": [[1, 0], [0, [1]]],
+                  "v": [1, 2, 3, 4]})", "k[1][1]");
+  expect_error(R"({"shape": {"q_len": 1, "kv_len": 2, "head_dim": 1}, "mask_kind": "per_head", "q": [1], "k": [1, 2],
+                  "v": [1, 2]})", "mask_kind");
+  // Rectangular nesting still reads, row-major.
+  const ProblemFile ok = parse(R"({"shape": {"q_len": 2, "kv_len": 2, "head_dim": 2}, "q": [[1, 2], [3, 4]],
+                                   "k": [1, 0, 0, 1], "v": [[1, 2], [3, 4]]})");
+  EXPECT_EQ(ok.problem.q, (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST(ProblemFile, ADirectoryIsReportedAsOneNotAsInvalidJson) {
+  try {
+    read_problem_file(".");
+    FAIL() << "a directory was read";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), ".");
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ProblemFile, SyntaxErrorsAndMissingFilesNameTheFile) {
   try {
     parse_json_text("{\"shape\": ", "broken.json");
