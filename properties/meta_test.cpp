@@ -75,6 +75,12 @@ TEST(MetaTest, EveryLawRejectsSomeMutant) {
   for (const std::string& id : proven) EXPECT_NO_THROW(find_law(id)) << "mutant names an unknown law " << id;
 }
 
+TEST(MetaTest, EveryMutantIsRejectedBySomeLaw) {
+  for (const mutants::Mutant& m : mutants::all_mutants()) {
+    EXPECT_FALSE(m.rejected_by.empty()) << m.kernel.name << " (" << m.bug << ") names no law that rejects it";
+  }
+}
+
 TEST(MetaTest, MutantsStayOutOfTheRegistry) {
   for (const mutants::Mutant& m : mutants::all_mutants()) EXPECT_EQ(find_kernel(m.kernel.name), nullptr);
   for (const KernelInfo& k : mutants::all_controls()) EXPECT_EQ(find_kernel(k.name), nullptr);

@@ -4,7 +4,8 @@
 // the bug, not the template.
 //
 // Algorithm (Bug::none): for each query row, walk its visible key range in blocks of k_block
-// keys (KernelOptions::k_block, default 16; one block when kTiled is false), keeping the
+// keys (KernelOptions::k_block, default kBlock: 16, 128 or 256 in the built-in mutants; one
+// block when kBlock is 0), keeping the
 // running max m, the running sum l of exp(s - m) and the running output acc; when a block
 // raises the max, l and acc are rescaled by exp(m_old - m_new). Invariant: after each block,
 // l = sum exp(s_j - m) and acc = sum exp(s_j - m) v_j over the keys seen so far. At the end
@@ -13,6 +14,8 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -45,6 +48,9 @@ enum class Bug {
   mask_row_of_first_query,      // every query reads the mask row of query 0
   no_max_shift,                 // exp(s) instead of exp(s - max): overflows for large scores
   pv_accumulated_in_storage,    // acc rounded to the storage dtype after every key
+  row_sum_bias,                 // the row sum is off by a relative 2^-22 (4 units of f32 roundoff)
+  exp_ulp_worse,                // the weights' exp is off by up to 16 f32 ULPs (declared: 1)
+  lse_without_shift,            // LSE = log(sum exp(s)): overflows past scores of ~88.7; O is right
 };
 
 namespace detail {
@@ -96,6 +102,21 @@ float effective_scale_of(const AttentionSpec& spec) {
   return static_cast<float>(effective_scale(spec));
 }
 
+// exp(x) for the weights. exp_ulp_worse multiplies it by 1 + k 2^-23 with k in [-16, 16]
+// drawn from x's bits: an error that varies from key to key (a constant factor would cancel in
+// O = sum p v / sum p), as a cheap polynomial with too few terms makes.
+template <Bug bug>
+float weight_exp(float x) {
+  const float y = std::exp(x);
+  if constexpr (bug == Bug::exp_ulp_worse) {
+    uint32_t h = std::bit_cast<uint32_t>(x) * 0x9E3779B1u;
+    h ^= h >> 15;
+    const int k = static_cast<int>(h % 33u) - 16;
+    return y * (1.0f + static_cast<float>(k) * 0x1p-23f);
+  }
+  return y;
+}
+
 template <typename T, Bug bug>
 float score(const float* query, const T* key, int64_t dim, float scale) {
   if constexpr (bug == Bug::f16_scores) {
@@ -110,7 +131,7 @@ float score(const float* query, const T* key, int64_t dim, float scale) {
 }
 
 // Folds keys [begin, end) into the state, block by block.
-template <typename T, Bug bug, bool kTiled>
+template <typename T, Bug bug, int kBlock>
 void fold_keys(const AttentionSpec& spec, const VisibilityInputs& vis, const KeyValueLayout& kv, int64_t b,
                int64_t h, int64_t i, int64_t begin, int64_t end, int64_t block, const float* query, RowState& st) {
   const AttentionShape& s = spec.shape;
@@ -129,7 +150,7 @@ void fold_keys(const AttentionSpec& spec, const VisibilityInputs& vis, const Key
   for (int64_t j0 = begin; j0 < end; j0 += block) {
     int64_t j1 = std::min(end, j0 + block);
     if constexpr (bug == Bug::tile_edge_drops_last_key) {
-      if (kTiled && j1 - j0 == block && j1 < end) --j1;  // an interior edge loses its last key
+      if (kBlock > 0 && j1 - j0 == block && j1 < end) --j1;  // an interior edge loses its last key
     }
     scores.assign(j1 - j0, kMasked);
     float block_max = kMasked;
@@ -160,7 +181,7 @@ void fold_keys(const AttentionSpec& spec, const VisibilityInputs& vis, const Key
     for (int64_t j = j0; j < j1; ++j) {
       const bool masked = scores[j - j0] == kMasked;
       if (masked && bug != Bug::masked_nan_times_zero) continue;
-      const float p = masked ? 0.0f : std::exp(scores[j - j0] - new_max);
+      const float p = masked ? 0.0f : weight_exp<bug>(scores[j - j0] - new_max);
       st.sum += p;
       for (int64_t c = 0; c < s.value_dim; ++c) {
         float a = st.acc[c] + p * load_element(values + j * s.value_dim + c);
@@ -182,13 +203,13 @@ inline void merge(RowState& into, const RowState& part) {
   into.max = m;
 }
 
-template <typename T, Bug bug, bool kTiled>
+template <typename T, Bug bug, int kBlock>
 void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout& kv, const VisibilityInputs& vis,
             const AttentionOutputs& out, const KernelOptions& options, bool decode) {
   const AttentionShape& s = spec.shape;
   const T* q = static_cast<const T*>(q_data);
   T* o = static_cast<T*>(out.o);
-  const int64_t block = kTiled ? (options.k_block > 0 ? options.k_block : 16) : std::max<int64_t>(s.kv_len, 1) + 1;
+  const int64_t block = kBlock > 0 ? (options.k_block > 0 ? options.k_block : kBlock) : std::max<int64_t>(s.kv_len, 1) + 1;
   const int parts = bug == Bug::threads_change_bits ? std::max(1, options.threads) : 1;
   std::vector<float> query(s.head_dim);
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -207,7 +228,7 @@ void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout&
           RowState st;
           st.acc.assign(s.value_dim, 0.0f);
           const int64_t begin = range.begin + n * part / parts, end = range.begin + n * (part + 1) / parts;
-          fold_keys<T, bug, kTiled>(spec, vis, kv, b, h, i, begin, end, block, query.data(), st);
+          fold_keys<T, bug, kBlock>(spec, vis, kv, b, h, i, begin, end, block, query.data(), st);
           if (parts == 1) {
             total = std::move(st);
           } else {
@@ -222,8 +243,13 @@ void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout&
         }
         float sum = total.sum;
         if constexpr (bug == Bug::row_sum_off) sum *= 1.0f + 0x1p-20f;
+        if constexpr (bug == Bug::row_sum_bias) sum *= 1.0f + 0x1p-22f;
         for (int64_t c = 0; c < s.value_dim; ++c) store_element(row + c, total.acc[c] / sum);
-        if (out.lse) out.lse[lse_offset(s, b, h, i)] = total.max + std::log(sum);
+        if (out.lse) {
+          float lse = total.max + std::log(sum);
+          if constexpr (bug == Bug::lse_without_shift) lse = std::log(sum * std::exp(total.max));
+          out.lse[lse_offset(s, b, h, i)] = lse;
+        }
       }
     }
   }
@@ -231,16 +257,16 @@ void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout&
 
 }  // namespace detail
 
-template <typename T, Bug bug, bool kTiled>
+template <typename T, Bug bug, int kBlock>
 void mutant_forward(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
                     const KernelOptions& options) {
-  detail::attend<T, bug, kTiled>(spec, in.q, {in.k, in.v, spec.shape.kv_len}, in.visibility, out, options, false);
+  detail::attend<T, bug, kBlock>(spec, in.q, {in.k, in.v, spec.shape.kv_len}, in.visibility, out, options, false);
 }
 
-template <typename T, Bug bug, bool kTiled>
+template <typename T, Bug bug, int kBlock>
 void mutant_decode(const AttentionSpec& spec, const void* q, const KvCacheView& cache, const VisibilityInputs& vis,
                    const AttentionOutputs& out, const KernelOptions& options) {
-  detail::attend<T, bug, kTiled>(spec, q, {cache.k, cache.v, cache.capacity}, vis, out, options, true);
+  detail::attend<T, bug, kBlock>(spec, q, {cache.k, cache.v, cache.capacity}, vis, out, options, true);
 }
 
 }  // namespace attncheck::mutants

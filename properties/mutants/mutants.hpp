@@ -22,7 +22,8 @@ struct Mutant {
 const std::vector<Mutant>& all_mutants();
 
 // The bug-free template kernels: "control_tiled_f32", "control_single_block_f32",
-// "control_tiled_f16", "control_single_block_f16".
+// "control_tiled_f16", "control_single_block_f16" (tiled: 16-key blocks), "control_tiled128_f32"
+// and "control_tiled256_f32".
 const std::vector<KernelInfo>& all_controls();
 const KernelInfo& control(std::string_view name);
 

@@ -106,6 +106,11 @@ struct KernelInfo {
   DecodeFn decode = nullptr;
   // Optional: the exp the kernel computes its weights with (see ExpFn).
   ExpFn exp = nullptr;
+  // Keys per tile in the kernel's default configuration (KernelOptions::k_block = 0), or 0 when
+  // undeclared or not tiled. The laws draw key and query lengths across several of the kernel's
+  // tile edges (n * tile - 1, n * tile, n * tile + 1); undeclared, they cover 64, 128 and 256,
+  // the tiles FlashAttention and PyTorch's CPU path use.
+  int64_t key_tile = 0;
   // Selected only by a filter entry that is its exact name, never by default or by a glob: for
   // a kernel kept to show what the suite does to a wrong one (docs/examples/), or one that is
   // not ready to be checked with the rest.

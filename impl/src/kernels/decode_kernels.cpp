@@ -54,6 +54,7 @@ KernelInfo decode_kernel_info(const char* name, DType dtype, ForwardFn forward, 
   }
   k.forward = forward;
   k.decode = decode;
+  k.key_tile = kDefaultDecodeKBlock;
   return k;
 }
 

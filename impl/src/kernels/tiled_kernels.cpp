@@ -38,6 +38,7 @@ KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant
       break;
   }
   k.forward = forward;
+  k.key_tile = kDefaultKBlock;
   k.exp = variant == TiledVariant::exact_exp ? ExpFn{&libm_exp} : ExpFn{&fast_exp};
   return k;
 }
