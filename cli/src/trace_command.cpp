@@ -86,10 +86,8 @@ void run_trace(const TraceArgs& args) {
               describe(file.problem.spec).c_str(), std::string(dtype_name(file.problem.dtype)).c_str(),
               file.exact_decimal_inputs ? "exact decimals" : "stored values", exact.precision_bits, args.digits);
   oracle::PrecisionScope scope(args.precision);
-  const std::string scale_text = file.scale_text
-                                     ? *file.scale_text
-                                     : "1/sqrt(" + std::to_string(file.problem.spec.shape.head_dim) + ") = " +
-                                           oracle::to_decimal(oracle::from_problem(file.problem).scale, args.digits);
+  // The scale the oracle used: in stored mode the f64 the file's decimal was rounded to.
+  const std::string scale_text = formats::scale_ledger_text(file, args.digits);
   oracle::print_ledger(std::cout, exact, scale_text, oracle::LedgerOptions{.digits = args.digits});
   std::cout.flush();
   if (args.no_kernels) return;

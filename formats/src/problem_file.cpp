@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "attncheck/formats/decimal_text.hpp"
+#include "attncheck/oracle/exact_decimal.hpp"
 #include "attncheck/oracle/real.hpp"
 
 namespace attncheck::formats {
@@ -13,21 +14,23 @@ namespace {
 
 constexpr int64_t kMaxDimension = int64_t{1} << 30;
 
-// A decimal value rounded once to dtype (through MPFR, so never twice).
+// A decimal value rounded once, from its exact value, to dtype (oracle::decimal_to_dtype: never
+// through a 128-bit or binary intermediate, which would land on a tie for a decimal within
+// 2^-129 of one). "nan", "inf" and "-inf" may stand in any slot (docs/semantics.md, "Non-finite
+// inputs": what they reach is not judged).
 float stored_value(const JsonReader& r, const std::string& text, DType dtype) {
   if (text == "nan" || text == "NaN") return std::numeric_limits<float>::quiet_NaN();
   if (text == "inf" || text == "+inf" || text == "Infinity") return INFINITY;
   if (text == "-inf" || text == "-Infinity") return -INFINITY;
-  oracle::PrecisionScope scope(oracle::kDefaultPrecisionBits);
+  float value;
   try {
-    const float value = oracle::round_to_dtype(oracle::parse_decimal(text), dtype);
-    if (std::isinf(value)) {
-      r.fail("value " + text + " overflows " + std::string(dtype_name(dtype)));
-    }
-    return value;
-  } catch (const std::invalid_argument&) {
-    r.fail("'" + text + "' is not a number");
+    value = oracle::decimal_to_dtype(text, dtype);
+  } catch (const std::invalid_argument& e) {
+    const bool exponent = std::string(e.what()).find("exponent") != std::string::npos;
+    r.fail("'" + text + "' is not a number" + (exponent ? " attncheck reads: its exponent is beyond +-4000" : ""));
   }
+  if (std::isinf(value)) r.fail("value " + text + " overflows " + std::string(dtype_name(dtype)));
+  return value;
 }
 
 std::vector<float> stored_tensor(const JsonReader& r, const std::vector<std::string>& texts, DType dtype) {
@@ -93,12 +96,12 @@ ProblemFile read_problem(const JsonReader& r, const std::vector<std::string>& ex
   if (r.has("scale") && !r.at("scale").is_null()) {
     const JsonReader scale = r.at("scale");
     file.scale_text = scale.decimal();
-    oracle::PrecisionScope precision(oracle::kDefaultPrecisionBits);
     try {
-      p.spec.scale = oracle::round_to_f64(oracle::parse_decimal(*file.scale_text));
+      p.spec.scale = oracle::decimal_to_f64(*file.scale_text);  // one rounding, like every value
     } catch (const std::invalid_argument&) {
       scale.fail("'" + *file.scale_text + "' is not a finite number");
     }
+    if (std::isinf(*p.spec.scale)) scale.fail("value " + *file.scale_text + " overflows f64");
   }
   if (r.has("causal")) p.spec.causal = r.at("causal").boolean();
   if (r.has("window_left")) p.spec.window_left = r.at("window_left").integer(-1, kMaxDimension);
@@ -192,6 +195,21 @@ oracle::OracleProblem oracle_problem(const ProblemFile& file) {
 oracle::OracleResult run_oracle(const ProblemFile& file, const oracle::OracleOptions& options) {
   oracle::PrecisionScope scope(options.precision_bits);
   return oracle::forward(oracle_problem(file), options);
+}
+
+std::string scale_ledger_text(const ProblemFile& file, int digits) {
+  const std::optional<double>& used = file.problem.spec.scale;
+  if (!used) {  // at the caller's precision, the oracle's
+    const int64_t d = file.problem.spec.shape.head_dim;
+    return "1/sqrt(" + std::to_string(d) + ") = " +
+           oracle::to_decimal(oracle::Real(1) / sqrt(oracle::Real(static_cast<double>(d))), digits);
+  }
+  if (!file.scale_text) return f64_text(*used);  // a problem made in code: its f64, shortest
+  if (file.exact_decimal_inputs) return *file.scale_text;
+  if (oracle::parse_decimal_exact(*file.scale_text) == oracle::Rational(*used)) return *file.scale_text;
+  // Every double is a finite decimal of at most 767 significant digits; %g drops the zeros.
+  oracle::PrecisionScope scope(oracle::kDefaultPrecisionBits);
+  return *file.scale_text + ", used as the f64 " + oracle::to_decimal(oracle::Real(*used), 800);
 }
 
 namespace {

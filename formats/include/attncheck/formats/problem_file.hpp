@@ -10,8 +10,10 @@
 //     "alibi_slopes": [..], "q": [..], "k": [..], "v": [..], "comment": "..." }
 //
 // Tensors are flat or nested arrays in the layout of semantics.hpp. Values are numbers or
-// strings ("0.1", "nan", "inf", "-inf"). With "inputs": "stored" (the default) each value is
-// rounded once to dtype, and kernels and oracle both see that; with "exact_decimal" the
+// strings ("0.1", "nan", "inf", "-inf"; non-finite ones in any slot: docs/semantics.md,
+// "Non-finite inputs"). With "inputs": "stored" (the default) each value is rounded once, from
+// its exact decimal value, to dtype (the scale to f64, slopes to f32), and kernels and oracle
+// both see that; with "exact_decimal" the
 // oracle reads every decimal exactly (at its working precision) while kernels see it rounded
 // to dtype: the mode for published worked examples.
 //
@@ -66,6 +68,14 @@ ProblemFile read_problem_file(const std::string& path);
 // PrecisionScope.
 oracle::OracleProblem oracle_problem(const ProblemFile& file);
 oracle::OracleResult run_oracle(const ProblemFile& file, const oracle::OracleOptions& options = {});
+
+// The scale the oracle uses, as a ledger shows it ("scaled by ..."). Exact-decimal inputs: the
+// file's decimal, which the oracle reads exactly. Stored inputs: the f64 the file's decimal was
+// rounded to, exactly, after the file's text when the two differ ("0.1, used as the f64
+// 0.1000000000000000055511151231257827021181583404541015625"), so the ledger never shows a scale
+// that was not the one used. Without a scale: "1/sqrt(D) = " and its value to `digits` digits,
+// at the precision in force (call it inside the oracle's PrecisionScope).
+std::string scale_ledger_text(const ProblemFile& file, int digits);
 
 // A problem as JSON, with every value printed so it reads back to the same float
 // (shortest round-trip decimal; "nan", "inf", "-inf" as strings).
