@@ -36,8 +36,10 @@ double ulp_distance(float a, float b, DType dtype) {
 }
 
 ErrorMetrics compare(std::span<const float> actual, std::span<const double> exact,
-                     std::span<const float> rounded, DType dtype, double rel_floor) {
-  if (actual.size() != exact.size() || actual.size() != rounded.size()) {
+                     std::span<const float> rounded, DType dtype, double rel_floor,
+                     std::span<const uint8_t> unjudged) {
+  if (actual.size() != exact.size() || actual.size() != rounded.size() ||
+      (!unjudged.empty() && unjudged.size() != actual.size())) {
     throw std::invalid_argument("compare: sizes differ");
   }
   if (rel_floor < 0) rel_floor = min_normal(dtype);
@@ -46,6 +48,10 @@ ErrorMetrics compare(std::span<const float> actual, std::span<const double> exac
   double sum_ulp = 0, sum_sq_error = 0, sum_sq_exact = 0;
   int64_t finite_count = 0;
   for (size_t i = 0; i < actual.size(); ++i) {
+    if (!unjudged.empty() && unjudged[i]) {
+      ++m.unjudged;
+      continue;
+    }
     const double a = actual[i], x = exact[i];
     const bool a_finite = std::isfinite(a), x_finite = std::isfinite(x);
     if (!a_finite || !x_finite) {
@@ -90,6 +96,7 @@ std::string format_metrics(const ErrorMetrics& m) {
                 m.max_ulp, m.mean_ulp, m.bits, m.max_abs, m.max_rel, m.normwise_rel, m.nmse);
   std::string out(text);
   if (m.nonfinite_mismatches > 0) out += " nonfinite_mismatches=" + std::to_string(m.nonfinite_mismatches);
+  if (m.unjudged > 0) out += " unjudged=" + std::to_string(m.unjudged) + " (read a non-finite input)";
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Error metrics on hand-checked values.
 #include "attncheck/oracle/metrics.hpp"
+#include "attncheck/oracle/error_bound.hpp"
 
 #include <gtest/gtest.h>
 
@@ -72,6 +73,30 @@ TEST(Compare, NanOrALoneInfinityMakesEveryMeasureInfinite) {
   const ErrorMetrics lone = compare(std::vector<float>{1.0f, 0.0f}, exact, rounded, DType::f32);
   EXPECT_EQ(lone.nonfinite_mismatches, 1);
   EXPECT_EQ(lone.worst_index, 1);
+}
+
+// The outputs a non-finite input reaches are left out (docs/semantics.md, "Non-finite
+// inputs") and counted; every other element is judged as before, NaN included.
+TEST(Compare, UnjudgedElementsAreLeftOutAndCounted) {
+  const std::vector<double> exact = {NAN, 2.0, 3.0};
+  const std::vector<float> rounded = {NAN, 2.0f, 3.0f};
+  const std::vector<uint8_t> unjudged = {1, 0, 0};
+  const ErrorMetrics left_out = compare(std::vector<float>{0.0f, 2.0f, 3.0f}, exact, rounded, DType::f32, -1, unjudged);
+  EXPECT_EQ(left_out.unjudged, 1);
+  EXPECT_EQ(left_out.nonfinite_mismatches, 0);
+  EXPECT_EQ(left_out.max_ulp, 0);
+  EXPECT_NE(format_metrics(left_out).find("unjudged=1 (read a non-finite input)"), std::string::npos);
+  const ErrorMetrics leaked = compare(std::vector<float>{0.0f, NAN, 3.0f}, exact, rounded, DType::f32, -1, unjudged);
+  EXPECT_EQ(leaked.nonfinite_mismatches, 1);
+  EXPECT_EQ(leaked.worst_index, 1);
+  // Without the mask, NaN against NaN is a mismatch like any NaN.
+  EXPECT_EQ(compare(std::vector<float>{NAN, 2.0f, 3.0f}, exact, rounded, DType::f32).nonfinite_mismatches, 1);
+
+  const std::vector<double> bound = {NAN, 1e-6, 1e-6};
+  EXPECT_TRUE(check_bound(std::vector<float>{5.0f, 2.0f, 3.0f}, exact, bound, unjudged).passed());
+  EXPECT_EQ(check_bound(std::vector<float>{5.0f, 2.0f, 3.0f}, exact, bound, unjudged).unjudged, 1);
+  EXPECT_EQ(check_bound(std::vector<float>{5.0f, 2.5f, 3.0f}, exact, bound, unjudged).outside, 1);
+  EXPECT_EQ(check_bound(std::vector<float>{NAN, 2.0f, 3.0f}, exact, bound).outside, 1);
 }
 
 TEST(Format, PrintsEveryMeasure) {

@@ -13,7 +13,9 @@
 // the absolute measures, enough at any storage precision here).
 // Non-finite values: equal infinities (LSE = -inf) are 0 ULPs apart; any other disagreement in
 // finiteness (NaN, a lone infinity) is counted in nonfinite_mismatches and makes every measure
-// infinite, so it can never pass a bound.
+// infinite, so it can never pass a bound. Elements marked in `unjudged` (the outputs a
+// non-finite input reaches: docs/semantics.md, "Non-finite inputs") are left out of every
+// measure and counted.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,7 @@ struct ErrorMetrics {
   int64_t worst_index = -1;  // index of max_ulp
   int64_t count = 0;
   int64_t nonfinite_mismatches = 0;
+  int64_t unjudged = 0;  // elements left out: they read a non-finite input
 };
 
 // Distance in ULPs between two values of dtype (both must be exactly representable in it):
@@ -43,9 +46,11 @@ struct ErrorMetrics {
 double ulp_distance(float a, float b, DType dtype);
 
 // actual: kernel values; exact: oracle values rounded to f64; rounded: oracle values
-// correctly rounded to dtype. All the same length.
+// correctly rounded to dtype. All the same length; `unjudged`, when not empty, too (nonzero:
+// leave the element out).
 ErrorMetrics compare(std::span<const float> actual, std::span<const double> exact,
-                     std::span<const float> rounded, DType dtype, double rel_floor = -1);
+                     std::span<const float> rounded, DType dtype, double rel_floor = -1,
+                     std::span<const uint8_t> unjudged = {});
 
 // "max_ulp=1 mean_ulp=0.12 bits=1.00 max_abs=5.96e-08 max_rel=1.2e-07 norm_rel=3.1e-08 nmse=9.6e-16"
 std::string format_metrics(const ErrorMetrics& m);
