@@ -70,10 +70,15 @@ void run_verify(const GoldenArgs& args) {
 void run_regen(const GoldenArgs& args) {
   RegenReport report;
   try {
-    report = regenerate_traces(args.dir);
+    report = regenerate_traces(args.dir, [](const std::string& note) {
+      std::fprintf(stderr, "attncheck golden regen: %s\n", note.c_str());
+    });
   } catch (const std::runtime_error& e) {
     std::printf("attncheck golden regen: FAILED, no file changed: %s\n", e.what());
     throw ExitCode{kExitCheckFailed};
+  }
+  for (const std::string& leftover : report.removed_leftovers) {
+    std::printf("removed   %s: left by an interrupted regen\n", leftover.c_str());
   }
   std::map<TraceFileStatus, int> counts;
   for (const RegenEntry& e : report.entries) {

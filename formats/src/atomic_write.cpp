@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -58,6 +59,27 @@ void sync_directory(const fs::path& dir) {
 }  // namespace
 
 fs::path temporary_path_for(const fs::path& target) { return sibling(target, ".tmp"); }
+
+std::vector<fs::path> remove_all_or_nothing_leftovers(const fs::path& dir, const std::string& extension) {
+  const auto ends_with = [](const std::string& text, const std::string& end) {
+    return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+  };
+  std::vector<fs::path> removed;
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return removed;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 6 || name[0] != '.' || name[1] == '.') continue;
+    if (!ends_with(name, ".tmp") && !ends_with(name, ".bak")) continue;
+    const std::string target = name.substr(1, name.size() - 5);  // NAME of ".NAME.tmp"
+    if (target.size() <= extension.size() || !ends_with(target, extension)) continue;
+    if (!entry.is_regular_file(error) || entry.is_symlink(error)) continue;
+    if (::unlink(entry.path().c_str()) != 0 && errno != ENOENT) fail(entry.path(), "cannot remove a leftover", errno);
+    removed.push_back(entry.path());
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
 
 void write_all_or_nothing(const std::vector<FileWrite>& files) {
   std::vector<fs::path> temporaries, backups(files.size());

@@ -1,6 +1,13 @@
 #include "attncheck/golden/regen.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,6 +53,65 @@ std::vector<std::string> orphans(const fs::path& traces_dir, const std::vector<T
   return out;
 }
 
+// Keeps other `golden regen` runs out of a traces directory for as long as it lives. Without it
+// two runs write the same ".NAME.tmp" files and one renames the other's away (it then fails,
+// saying no file changed, while the first may have written a mix). flock() locks are released
+// by the kernel when the process dies, so a killed run never leaves the directory locked.
+// The lock file is removed on release, so a finished run leaves nothing behind; a waiter that
+// then gets the lock on the removed file sees that its path is gone or names another file, and
+// locks again (the usual protocol for a lock file that is unlinked).
+class RegenLock {
+ public:
+  RegenLock(const fs::path& path, const std::function<void(const std::string&)>& on_wait) : path_(path) {
+    bool told = false;
+    for (;;) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) fail("cannot open the lock file", errno);
+      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) fail("cannot lock", errno);
+        if (!told && on_wait) {
+          on_wait("waiting for another golden regen" + holder() + " to finish: it holds " + path_.string());
+          told = true;
+        }
+        while (::flock(fd_, LOCK_EX) != 0) {
+          if (errno != EINTR) fail("cannot lock", errno);
+        }
+      }
+      struct stat held {}, named {};
+      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+          held.st_ino == named.st_ino) {
+        break;
+      }
+      ::close(fd_);  // the run we waited for removed this file: lock the one at the path now
+    }
+    // Who holds it, for the message of a run that has to wait.
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+      // Only the message of a waiting run needs the pid; the lock holds without it.
+    }
+  }
+  ~RegenLock() {
+    ::unlink(path_.c_str());  // while still locked: see the class comment
+    ::close(fd_);
+  }
+  RegenLock(const RegenLock&) = delete;
+  RegenLock& operator=(const RegenLock&) = delete;
+
+ private:
+  [[noreturn]] void fail(const std::string& what, int error) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error(path_.string() + ": " + what + ": " + std::strerror(error));
+  }
+  std::string holder() const {
+    char text[32] = {};
+    const ssize_t n = ::pread(fd_, text, sizeof text - 1, 0);
+    return n > 0 ? " (pid " + std::string(text, static_cast<size_t>(n)) + ")" : "";
+  }
+
+  fs::path path_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 std::vector<fs::path> golden_json_files(const fs::path& dir) {
@@ -60,10 +126,19 @@ std::vector<fs::path> golden_json_files(const fs::path& dir) {
   return out;
 }
 
-RegenReport regenerate_traces(const fs::path& golden_dir) {
+RegenReport regenerate_traces(const fs::path& golden_dir, const std::function<void(const std::string&)>& on_wait) {
   const fs::path traces_dir = golden_dir / "traces";
-  const std::vector<TraceSpec> specs = canonical_traces();
+  std::error_code error;
+  fs::create_directories(traces_dir, error);
+  if (error) throw std::runtime_error(traces_dir.string() + ": cannot create: " + error.message());
+  // Held from before the old files are read (the differences are against what a run we waited
+  // for wrote) until after the new ones are in place.
+  const RegenLock lock(traces_dir / kRegenLockName, on_wait);
   RegenReport report;
+  for (const fs::path& p : formats::remove_all_or_nothing_leftovers(traces_dir, ".json")) {
+    report.removed_leftovers.push_back(trace_relative_name(p));
+  }
+  const std::vector<TraceSpec> specs = canonical_traces();
   std::vector<FileWrite> writes;
   for (const TraceSpec& spec : specs) {  // everything in memory before anything is written
     const GeneratedTrace generated = generate_trace(spec);
@@ -91,12 +166,7 @@ RegenReport regenerate_traces(const fs::path& golden_dir) {
     if (entry.status != TraceFileStatus::unchanged) writes.push_back({path, generated.text});
     report.entries.push_back(std::move(entry));
   }
-  if (!writes.empty()) {
-    std::error_code error;
-    fs::create_directories(traces_dir, error);
-    if (error) throw std::runtime_error(traces_dir.string() + ": cannot create: " + error.message());
-    write_all_or_nothing(writes);
-  }
+  if (!writes.empty()) write_all_or_nothing(writes);
   report.orphans = orphans(traces_dir, specs);
   return report;
 }

@@ -2,7 +2,13 @@
 // all or nothing, verify finds every kind of difference, and the tree's files are current.
 #include "attncheck/golden/regen.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/json_input.hpp"
@@ -146,6 +152,66 @@ TEST(GoldenRegen, AFailedRunLeavesEveryOldFileIntact) {
   // With the obstacle gone the same regen succeeds and both files are current again.
   regenerate_traces(dir.path());
   EXPECT_TRUE(verify_golden(dir.path()).ok());
+}
+
+// A run killed by SIGKILL leaves its ".NAME.json.tmp" and ".NAME.json.bak" files in traces/;
+// the next run removes exactly those and reports them, and leaves every other file alone.
+TEST(GoldenRegen, RemovesTheTemporariesAndBackupsOfAKilledRunAndNothingElse) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path traces = dir.path() / "traces";
+  const std::vector<std::string> leftovers = {".alibi_f16.json.tmp", ".mqa_f32.json.bak", ".retired.json.tmp"};
+  for (const std::string& name : leftovers) write_file(traces / name, "{\"half\": ");
+  // Look-alikes that are not this writer's: another suffix, no leading dot, a second dot, no
+  // NAME before ".json", a longer name, a directory, and the same name in published/.
+  const std::vector<std::string> kept = {".notes.tmp",  "alibi_f16.json.tmp", "..alibi_f16.json.tmp",
+                                         ".json.tmp",   ".alibi_f16.json.tmp.keep", ".alibi_f16.json.bak~"};
+  for (const std::string& name : kept) write_file(traces / name, "mine");
+  fs::create_directory(traces / ".dir.json.tmp");
+  write_file(dir.path() / "published" / ".seed.json.tmp", "mine");
+
+  const RegenReport report = regenerate_traces(dir.path());
+  EXPECT_EQ(report.removed_leftovers, (std::vector<std::string>{"traces/.alibi_f16.json.tmp",
+                                                                "traces/.mqa_f32.json.bak",
+                                                                "traces/.retired.json.tmp"}));
+  for (const std::string& name : leftovers) EXPECT_FALSE(fs::exists(traces / name)) << name;
+  for (const std::string& name : kept) EXPECT_EQ(read_file(traces / name), "mine") << name;
+  EXPECT_TRUE(fs::is_directory(traces / ".dir.json.tmp"));
+  EXPECT_TRUE(fs::exists(dir.path() / "published" / ".seed.json.tmp"));
+  EXPECT_FALSE(fs::exists(traces / kRegenLockName)) << "a finished run leaves no lock file";
+  for (const RegenEntry& e : report.entries) EXPECT_EQ(e.status, TraceFileStatus::unchanged) << e.file;
+}
+
+// While another run holds traces/.regen.lock a run says so and waits; it goes on when the lock
+// is released, and removes the lock file when it is done.
+TEST(GoldenRegen, ASecondRunWaitsForTheLockAndThenRuns) {
+  ScratchDir dir;
+  testing::copy_golden_tree(dir.path());
+  const fs::path lock_path = dir.path() / "traces" / kRegenLockName;
+  int held = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  ASSERT_EQ(::write(held, "4242", 4), 4);  // the pid a waiting run reports
+  std::vector<std::string> notes;
+  std::atomic<bool> released{false};
+  RegenReport report;
+  std::thread second([&] {
+    report = regenerate_traces(dir.path(), [&](const std::string& note) {
+      notes.push_back(note);
+      // Still waiting here: the lock is ours until we close it.
+      EXPECT_FALSE(released.load());
+      released = true;
+      ::close(held);
+    });
+  });
+  second.join();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("waiting for another golden regen (pid 4242) to finish: it holds " + lock_path.string()),
+            std::string::npos)
+      << notes[0];
+  EXPECT_TRUE(released.load());
+  EXPECT_EQ(report.entries.size(), 20u);
+  EXPECT_FALSE(fs::exists(lock_path));
 }
 
 TEST(AtomicWrite, ReplacesEveryFileOrNone) {

@@ -11,7 +11,10 @@
 //    fails, the files already renamed are put back from their links (or removed if new).
 // 4. The directory is fsync'ed and the links removed.
 // A crash inside step 3 can leave a mix of old and new files, with the old ones still in
-// their .bak links; nothing short of a transactional file system avoids that.
+// their .bak links; nothing short of a transactional file system avoids that. A process killed
+// at any step leaves its ".NAME.tmp" and ".NAME.bak" files behind: the writer's next run
+// removes them with remove_all_or_nothing_leftovers(), under a lock that keeps other writers
+// out (golden regen's, golden/src/regen.cpp).
 #pragma once
 
 #include <filesystem>
@@ -34,5 +37,15 @@ void write_all_or_nothing(const std::vector<FileWrite>& files);
 
 // Where step 1 writes `target` (exposed so a test can make that write fail).
 std::filesystem::path temporary_path_for(const std::filesystem::path& target);
+
+// Removes what an interrupted write_all_or_nothing() of targets named "*<extension>" in dir left:
+// the regular files named exactly "." + NAME + ".tmp" or "." + NAME + ".bak", where NAME ends
+// with `extension`, has more before it, and does not itself start with "." (no target does).
+// Nothing else is touched: not other dot-files, not directories, not links. Returns the
+// removed paths, sorted. Call it only while no other writer can be writing into dir (it would
+// remove that writer's live temporaries); throws std::runtime_error naming a file it cannot
+// remove.
+std::vector<std::filesystem::path> remove_all_or_nothing_leftovers(const std::filesystem::path& dir,
+                                                                   const std::string& extension);
 
 }  // namespace attncheck::formats

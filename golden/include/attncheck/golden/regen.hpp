@@ -6,6 +6,13 @@
 // updated (with what changed) or new. It never deletes: a trace file no generator produces is
 // reported as an orphan, and verify fails on it.
 //
+// One regen at a time per traces directory: a run holds an flock() lock on
+// traces/.regen.lock from before it reads the old files until the new ones are in place, and a
+// second run waits for it (saying so through on_wait) rather than failing. The kernel releases
+// the lock of a run that is killed, and a finished run removes the file. Under the lock, a run
+// first removes the ".NAME.json.tmp" and ".NAME.json.bak" files a killed run left in traces/
+// (atomic_write.hpp; no other file) and reports them.
+//
 // verify writes nothing. It regenerates in memory and compares every trace file with it,
 // value by value (the pinned f64 text exactly) and then byte by byte; and it checks every
 // published file (published.hpp). A malformed file is reported with the InputError
@@ -13,6 +20,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,10 +38,16 @@ struct RegenEntry {
 struct RegenReport {
   std::vector<RegenEntry> entries;
   std::vector<std::string> orphans;
+  std::vector<std::string> removed_leftovers;  // traces/.NAME.json.tmp or .bak of a killed run
 };
 
-// Throws std::runtime_error (nothing written) when generation or writing fails.
-RegenReport regenerate_traces(const std::filesystem::path& golden_dir);
+// The lock file in traces/ (a dot-file: golden_json_files() never lists it).
+inline constexpr const char* kRegenLockName = ".regen.lock";
+
+// Throws std::runtime_error (nothing written) when generation or writing fails. Creates
+// golden_dir/traces. Calls on_wait, when given, once if another run holds the lock, then waits.
+RegenReport regenerate_traces(const std::filesystem::path& golden_dir,
+                              const std::function<void(const std::string&)>& on_wait = {});
 
 struct VerifyReport {
   std::vector<std::string> differences;  // one readable line each
