@@ -1,5 +1,6 @@
 # Every dependency is a Debian package; scripts/setup.sh installs them.
-# See ../shared/notes/debian-packages.md for how each is found.
+# Each is found the way its Debian package provides: a CMake config package, or pkg-config
+# (MPFR, GMP, OpenBLAS), as the calls below say.
 find_package(PkgConfig REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 pkg_check_modules(MPFR REQUIRED IMPORTED_TARGET mpfr)

@@ -10,8 +10,11 @@ using formats::ProblemFile;
 
 namespace {
 
-constexpr const char* kSeed001 = "../shared/seeds/001_0e54a9c10e9d76b0.txt";
-constexpr const char* kSeed004 = "../shared/seeds/004_7f210888dbe15d95.txt";
+// The published worked examples these traces come from, by title and address (docs/golden.md).
+constexpr const char* kSeed001 =
+    "LYNX CORTEX, phase 15 (attention), theory 05: '05 — Full attention computation: length-4 sequence with numerical values', https://lynx-cortex.pages.dev/phase-15-attention/theory/05-worked-length-4-attention/";
+constexpr const char* kSeed004 =
+    "Math for LLMs, 'Attention Mechanism Math', theory notebook (theory.ipynb, web version), https://deepml.app/math-for-llms/15-Math-for-LLMs/03-Attention-Mechanism-Math/theory.ipynb";
 
 AttentionShape shape(int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t q_len, int64_t kv_len,
                      int64_t head_dim, int64_t value_dim) {
