@@ -2,8 +2,17 @@
 // output with its error metrics and the a-priori bound, or why the kernel was skipped. Exit 1
 // when a kernel exceeds its bound or throws, or when no selected kernel could run the problem
 // (nothing was checked); --no-kernels asks for the ledger alone.
+//
+// Long problems: --rows checks a subset of rows (oracle/row_selection.hpp); the oracle keeps
+// full intermediates only for the rows the ledger prints, so its memory grows with the rows
+// checked, not with Lq x Lk; a problem whose estimate (oracle/memory_estimate.hpp) is over
+// --oracle-memory-limit (or ATTNCHECK_ORACLE_MEMORY_LIMIT; 2 GiB) is refused before the oracle
+// starts (exit 2); and a run longer than a second shows its progress on a terminal.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +22,9 @@
 #include "attncheck/golden/canonical.hpp"
 #include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
+#include "attncheck/oracle/memory_estimate.hpp"
+#include "attncheck/oracle/progress.hpp"
+#include "attncheck/oracle/row_selection.hpp"
 #include "attncheck/registry.hpp"
 
 namespace attncheck::cli {
@@ -25,20 +37,53 @@ struct TraceArgs {
   int digits = 6;
   unsigned precision = oracle::kDefaultPrecisionBits;
   bool no_kernels = false;
+  std::optional<std::string> rows;          // --rows SPEC; none: every row
+  std::optional<std::string> memory_limit;  // --oracle-memory-limit SIZE; none: the environment or the default
 };
+
+constexpr const char* kMemoryLimitVariable = "ATTNCHECK_ORACLE_MEMORY_LIMIT";
+
+// The limit from --oracle-memory-limit, else ATTNCHECK_ORACLE_MEMORY_LIMIT, else 2 GiB. A value
+// that is not a size is bad input naming where it came from: a typo must not quietly fall
+// back to the default.
+double memory_limit(const TraceArgs& args) {
+  const char* variable = std::getenv(kMemoryLimitVariable);
+  const bool from_option = args.memory_limit.has_value();
+  if (!from_option && (variable == nullptr || *variable == '\0')) return oracle::kDefaultMemoryLimit;
+  const std::string text = from_option ? *args.memory_limit : variable;
+  if (const std::optional<double> bytes = oracle::parse_byte_size(text)) return *bytes;
+  throw std::invalid_argument((from_option ? "--oracle-memory-limit '" : std::string(kMemoryLimitVariable) + "='") +
+                              text + "': not a size (a whole number of bytes, or a number with K, M, G or T, "
+                              "binary: 4G, 512MiB, 1.5G)");
+}
+
+// Runs the oracle with a progress line on a terminal (progress.hpp).
+oracle::OracleResult run_with_progress(const oracle::OracleProblem& problem, oracle::OracleOptions options,
+                                       const char* label) {
+  oracle::ProgressMeter meter(stderr, label, oracle::ProgressMeter::is_terminal(stderr));
+  options.on_row = [&meter](int64_t done, int64_t total) { meter.update(done, total); };
+  oracle::OracleResult result = oracle::forward(problem, options);
+  meter.finish();
+  return result;
+}
 
 // Runs every selected kernel that can run the problem and says why each other one was
 // skipped. Returns false, after saying why, when a kernel exceeded its bound, threw, or when
 // none ran: a trace that checked no kernel is not a pass.
-bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
+bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact, const oracle::OracleOptions& options,
                    const std::vector<const KernelInfo*>& kernels) {
   std::vector<std::string> failures;
   int ran = 0;
   std::printf("Kernels (%s storage):\n", std::string(dtype_name(file.problem.dtype)).c_str());
   // The bound is derived for the stored inputs; with exact-decimal inputs the kernels see the
   // rounded values, so they are judged against the oracle of the stored values.
-  const oracle::OracleResult stored =
-      file.exact_decimal_inputs ? oracle::forward(file.problem) : oracle::OracleResult{};
+  oracle::OracleResult stored;
+  if (file.exact_decimal_inputs) {
+    oracle::OracleOptions checking = options;  // the same rows, without the ledger's intermediates
+    checking.intermediate_rows.clear();
+    oracle::PrecisionScope scope(checking.precision_bits);
+    stored = run_with_progress(oracle::from_problem_stored(file.problem), checking, "oracle rows (stored values)");
+  }
   const oracle::OracleResult& reference = file.exact_decimal_inputs ? stored : exact;
   for (const KernelInfo* kernel : kernels) {
     const oracle::KernelRunCheck run = oracle::run_and_check(*kernel, file.problem, reference);
@@ -74,24 +119,88 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact,
   return true;
 }
 
+// --rows SPEC, parsed; bad text is bad input naming the option.
+oracle::RowSpec parse_rows(const std::string& text) {
+  try {
+    return oracle::parse_row_spec(text);
+  } catch (const oracle::RowSpecError& e) {
+    throw std::invalid_argument("--rows " + std::string(e.what()));
+  }
+}
+
+// The rows --rows selects of the problem; a row past the last is bad input naming the option.
+std::vector<int64_t> rows_selected(const oracle::RowSpec& spec, const AttentionShape& shape) {
+  try {
+    return oracle::select_rows(spec, shape);
+  } catch (const oracle::RowSpecError& e) {
+    throw std::invalid_argument("--rows: " + std::string(e.what()));
+  }
+}
+
 void run_trace(const TraceArgs& args) {
-  const ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
+  // The flags first: a bad --rows or limit is reported before a large file is read.
+  const std::optional<oracle::RowSpec> row_spec =
+      args.rows ? std::optional<oracle::RowSpec>(parse_rows(*args.rows)) : std::nullopt;
+  const double limit = memory_limit(args);
+  ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
+  if (!file.exact_decimal_inputs) {
+    // The decimal text of every value serves only the exact-decimal oracle; for a long problem
+    // it is the largest thing held (a std::string per value).
+    file.q_text = {};
+    file.k_text = {};
+    file.v_text = {};
+  }
+  const AttentionShape& shape = file.problem.spec.shape;
   // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.
   const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();
+  const oracle::LedgerOptions ledger{.digits = args.digits};
   oracle::OracleOptions options;
   options.precision_bits = args.precision;
-  const oracle::OracleResult exact = formats::run_oracle(file, options);
+  if (row_spec) options.rows = rows_selected(*row_spec, shape);
+  // Full intermediates for the rows and columns the ledger prints; the rest keep what the
+  // checks need (OracleOptions).
+  options.keep_intermediates = false;
+  options.intermediate_rows = oracle::ledger_rows(shape, options.rows, ledger);
+  options.intermediate_columns = ledger.max_columns;
+
+  oracle::MemoryEstimate estimate = oracle::estimate_memory(
+      file.problem.spec, options, file.exact_decimal_inputs ? oracle::InputForm::exact_decimals : oracle::InputForm::stored);
+  if (file.exact_decimal_inputs && !args.no_kernels) {  // and the oracle of the stored values
+    oracle::OracleOptions checking = options;
+    checking.intermediate_rows.clear();
+    const oracle::MemoryEstimate stored = oracle::estimate_memory(file.problem.spec, checking, oracle::InputForm::stored);
+    estimate.input_bytes += stored.input_bytes;
+    estimate.row_bytes += stored.row_bytes;
+  }
+  oracle::require_within_limit(file.problem.spec, estimate, limit,
+                               "raise the limit with --oracle-memory-limit SIZE (or " +
+                                   std::string(kMemoryLimitVariable) +
+                                   "), or check a sample of the rows with --rows sample:64");
+
+  oracle::OracleResult exact;
+  {
+    oracle::PrecisionScope scope(args.precision);
+    exact = run_with_progress(
+        file.exact_decimal_inputs ? formats::oracle_problem(file) : oracle::from_problem_stored(file.problem), options,
+        "oracle rows");
+  }
   std::printf("attncheck trace: %s\n", file.name.empty() ? args.file.c_str() : file.name.c_str());
-  std::printf("  %s, dtype %s, inputs %s, oracle at %u bits, %d significant digits\n\n",
+  std::printf("  %s, dtype %s, inputs %s, oracle at %u bits, %d significant digits\n",
               describe(file.problem.spec).c_str(), std::string(dtype_name(file.problem.dtype)).c_str(),
               file.exact_decimal_inputs ? "exact decimals" : "stored values", exact.precision_bits, args.digits);
+  const int64_t all_rows = lse_elements(shape);
+  if (static_cast<int64_t>(exact.rows.size()) < all_rows) {
+    std::printf("  rows: checking %zu of %lld (--rows %s)\n", exact.rows.size(), static_cast<long long>(all_rows),
+                args.rows.value_or("").c_str());
+  }
+  std::printf("\n");
   oracle::PrecisionScope scope(args.precision);
   // The scale the oracle used: in stored mode the f64 the file's decimal was rounded to.
   const std::string scale_text = formats::scale_ledger_text(file, args.digits);
-  oracle::print_ledger(std::cout, exact, scale_text, oracle::LedgerOptions{.digits = args.digits});
+  oracle::print_ledger(std::cout, exact, scale_text, ledger);
   std::cout.flush();
   if (args.no_kernels) return;
-  if (!check_kernels(file, exact, kernels)) throw ExitCode{kExitCheckFailed};
+  if (!check_kernels(file, exact, options, kernels)) throw ExitCode{kExitCheckFailed};
 }
 
 }  // namespace
@@ -104,6 +213,12 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("--digits", args->digits, "significant digits in the ledger")->check(CLI::Range(1, 60));
   cmd->add_option("--precision", args->precision, "oracle precision in bits")->check(CLI::Range(24, 4096));
   cmd->add_flag("--no-kernels", args->no_kernels, "print the ledger only (checks no kernel; exit 0)");
+  cmd->add_option("--rows", args->rows,
+                  "check only these rows (flat b*H*Lq + h*Lq + i): 0,5,100-120, or sample:N[:SEED] for N rows "
+                  "chosen deterministically (ends, head ends, tile edges, then spread at random)");
+  cmd->add_option("--oracle-memory-limit", args->memory_limit,
+                  "refuse (exit 2) a problem whose oracle would need more than SIZE (4G, 512MiB; default: "
+                  "ATTNCHECK_ORACLE_MEMORY_LIMIT, else 2GiB)");
   cmd->callback([args] { run_trace(*args); });
 }
 

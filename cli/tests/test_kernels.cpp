@@ -1,7 +1,7 @@
 // Kernels that exist only in attncheck_with_test_kernels (the attncheck command plus these), so
 // the CTest tests of cli/tests can show what the command says and which exit code it gives for
 // kernels the built-in set does not have: one that lacks a feature, one without a forward entry
-// point, one that throws. All are explicit-only: only a --kernel entry naming one exactly
+// point, one that throws, one wrong on a single row. All are explicit-only: only a --kernel entry naming one exactly
 // selects it, so no default or glob selection of this program ever runs them.
 //
 // The two that compute are correct: the two-pass algorithm of
@@ -152,8 +152,25 @@ KernelInfo overclaims_exp() {
   return k;
 }
 
+// Correct on every row but one: query 2 of the first head (flat row 2) is off by 0.5 in its
+// first column, so a check that compares that row fails and one that samples around it passes
+// (cli.trace_rows_*).
+void wrong_row_forward(const AttentionSpec& spec, const AttentionInputs& in, const AttentionOutputs& out,
+                       const KernelOptions& options) {
+  two_pass_forward(spec, in, out, options);
+  if (spec.shape.q_len > 2) static_cast<float*>(out.o)[o_offset(spec.shape, 0, 0, 2)] += 0.5f;
+}
+
+KernelInfo wrong_row() {
+  KernelInfo k = test_kernel("clitest_wrong_row_f32", kAllForwardFeatures,
+                             "CLI test: two passes per row, then flat row 2 made wrong by 0.5");
+  k.forward = &wrong_row_forward;
+  return k;
+}
+
 }  // namespace
 
+ATTNCHECK_REGISTER_KERNEL(clitest_wrong_row_f32, wrong_row());
 ATTNCHECK_REGISTER_KERNEL(clitest_exp_overclaimed_f32, overclaims_exp());
 ATTNCHECK_REGISTER_KERNEL(clitest_no_causal_f32, no_causal());
 ATTNCHECK_REGISTER_KERNEL(clitest_decode_only_f32, decode_only());

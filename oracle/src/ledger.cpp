@@ -54,9 +54,12 @@ void print_ledger(std::ostream& out, const oracle::OracleResult& result, const s
   // Group rows by (batch, head) in the order they appear.
   std::map<std::pair<int64_t, int64_t>, std::vector<const RowTrace*>> heads;
   for (const RowTrace& row : result.rows) heads[{row.batch, row.head}].push_back(&row);
-  const bool has_intermediates = !result.rows.empty() && !result.rows.front().raw.empty();
   for (const auto& [key, rows] : heads) {
     const auto [b, h] = key;
+    const size_t shown = std::min<size_t>(rows.size(), static_cast<size_t>(std::max<int64_t>(options.max_rows, 0)));
+    const bool has_intermediates =
+        std::all_of(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown),
+                    [](const RowTrace* row) { return row->has_intermediates(); });
     out << "batch " << b << ", query head " << h << " (kv head " << kv_head_for(s, h) << ")\n";
     if (has_intermediates) {
       print_table(out, "Step 1. raw scores Q K^T", rows, s.kv_len,
@@ -73,13 +76,35 @@ void print_ledger(std::ostream& out, const oracle::OracleResult& result, const s
                   [&](const RowTrace& r, int64_t j) { return cell(r.exps[j], d); }, options);
     }
     print_column(out, "Step 4c. row sum", rows, [&](const RowTrace& r) { return cell(r.row_sum, d); }, options);
-    print_table(out, "Step 4d. weights exp(s - m) / sum", rows, s.kv_len,
-                [&](const RowTrace& r, int64_t j) { return cell(r.weights[j], d); }, options);
+    if (has_intermediates) {
+      print_table(out, "Step 4d. weights exp(s - m) / sum", rows, s.kv_len,
+                  [&](const RowTrace& r, int64_t j) { return cell(r.weights[j], d); }, options);
+    }
     print_table(out, "Step 5. output O = weights V", rows, s.value_dim,
                 [&](const RowTrace& r, int64_t c) { return cell(r.output[c], d); }, options);
     print_column(out, "LSE = m + log(sum)", rows, [&](const RowTrace& r) { return cell(r.lse, d); }, options);
     out << "\n";
   }
+}
+
+std::vector<int64_t> ledger_rows(const AttentionShape& shape, const std::vector<int64_t>& rows,
+                                 const LedgerOptions& options) {
+  std::map<std::pair<int64_t, int64_t>, int64_t> per_head;
+  std::vector<int64_t> shown;
+  const auto consider = [&](int64_t r) {
+    const int64_t h = (r / shape.q_len) % shape.q_heads;
+    const int64_t b = r / (shape.q_len * shape.q_heads);
+    if (per_head[{b, h}]++ < options.max_rows) shown.push_back(r);
+  };
+  if (rows.empty()) {
+    // All rows: the first max_rows of each head, without walking every row of a long problem.
+    for (int64_t head = 0; head < shape.batch * shape.q_heads; ++head) {
+      for (int64_t i = 0; i < std::min(shape.q_len, options.max_rows); ++i) shown.push_back(head * shape.q_len + i);
+    }
+    return shown;
+  }
+  for (int64_t r : rows) consider(r);
+  return shown;
 }
 
 }  // namespace attncheck::oracle

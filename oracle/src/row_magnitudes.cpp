@@ -7,17 +7,21 @@ namespace attncheck::oracle {
 
 RowMagnitudes row_magnitudes(const Problem& problem, const RowTrace& row) {
   const AttentionShape& s = problem.spec.shape;
-  if (row.weights.size() != static_cast<size_t>(s.kv_len)) {
-    throw std::invalid_argument("error bound: oracle rows lack weights");
+  if (row.weighted_values.size() != static_cast<size_t>(s.value_dim)) {
+    throw std::invalid_argument("error bound: oracle rows lack their weighted value magnitudes");
   }
   const int64_t kvh = kv_head_for(s, row.head);
   const double scale = effective_scale(problem.spec);
   const float* query = &problem.q[q_offset(s, row.batch, row.head, row.query)];
+  const VisibilityInputs visibility = problem.visibility();
   RowMagnitudes m;
-  m.weighted_values.assign(s.value_dim, 0.0);
+  // Computed with the row by the oracle, which has the weights at hand; the row need not keep
+  // them (OracleOptions::keep_intermediates).
+  m.weighted_values = row.weighted_values;
   m.visible = static_cast<double>(row.visible_count);
   for (int64_t j = 0; j < s.kv_len; ++j) {
-    if (!row.visible[j]) continue;
+    // Visibility is recomputed from the problem, so the row need not keep it either.
+    if (!key_visible(problem.spec, visibility, row.batch, row.head, row.query, j)) continue;
     const float* key = &problem.k[k_offset(s, row.batch, kvh, j)];
     double products = 0;
     for (int64_t d = 0; d < s.head_dim; ++d) products += std::fabs(double(query[d]) * double(key[d]));
@@ -26,9 +30,6 @@ RowMagnitudes row_magnitudes(const Problem& problem, const RowTrace& row) {
       m.max_bias = std::max(m.max_bias, std::fabs(double(problem.alibi_slopes[row.head]) *
                                                   double(alibi_distance(s, row.query, j))));
     }
-    const double weight = round_to_f64(row.weights[j]);
-    const float* value = &problem.v[v_offset(s, row.batch, kvh, j)];
-    for (int64_t c = 0; c < s.value_dim; ++c) m.weighted_values[c] += weight * std::fabs(double(value[c]));
   }
   // |s_j| <= scale*sum|q k| + |bias|, and |s_j - m| <= |s_j| + |m|.
   m.max_score = m.max_products + m.max_bias;

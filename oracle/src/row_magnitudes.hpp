@@ -21,7 +21,7 @@ struct RowMagnitudes {
   double lse = 0;
 };
 
-// row must come from forward() on problem and keep its weights.
+// row must come from forward() on problem (with or without its intermediates).
 RowMagnitudes row_magnitudes(const Problem& problem, const RowTrace& row);
 
 // Higham's gamma_n = n u / (1 - n u).

@@ -44,8 +44,11 @@ SelfCheck self_check(const Problem& problem, unsigned precision_bits) {
 }
 
 SelfCheck self_check(const Problem& problem, unsigned precision_bits, unsigned claimed_bits) {
-  const OracleOptions low{.precision_bits = precision_bits, .keep_intermediates = false, .rows = {}};
-  const OracleOptions high{.precision_bits = 2 * precision_bits, .keep_intermediates = false, .rows = {}};
+  OracleOptions low;
+  low.precision_bits = precision_bits;
+  low.keep_intermediates = false;  // the bounds need the per-row values only
+  OracleOptions high = low;
+  high.precision_bits = 2 * precision_bits;
   const OracleResult at_p = forward(problem, low);
   const OracleResult at_2p = forward(problem, high);
   PrecisionScope scope(2 * precision_bits);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "attncheck/oracle/error_bound.hpp"
 #include "attncheck/random_problem.hpp"
 
 namespace attncheck::oracle {
@@ -88,11 +89,115 @@ TEST(Oracle, SampledRowsEqualTheSameRowsOfTheFullRun) {
   spec.causal = true;
   const Problem p = make_random_problem(spec, DType::bf16, 9);
   const OracleResult all = forward(p);
-  const OracleResult some = forward(p, OracleOptions{.precision_bits = 128, .keep_intermediates = false, .rows = {13, 2}});
+  OracleOptions options;
+  options.keep_intermediates = false;
+  options.rows = {13, 2};
+  const OracleResult some = forward(p, options);
   ASSERT_EQ(some.rows.size(), 2u);
   EXPECT_EQ(round_to_f64(some.rows[0].output[3]), round_to_f64(all.rows[13].output[3]));
   EXPECT_EQ(round_to_f64(some.rows[1].lse), round_to_f64(all.rows[2].lse));
   EXPECT_EQ(flat_row(spec.shape, 1, 1, 1), 13);
+}
+
+// The same bits, whatever the rows keep and whichever form the inputs take.
+void expect_same_rows(const OracleResult& a, const OracleResult& b) {
+  ASSERT_EQ(a.rows.size(), b.rows.size());
+  for (size_t r = 0; r < a.rows.size(); ++r) {
+    EXPECT_EQ(a.rows[r].lse, b.rows[r].lse) << r;
+    EXPECT_EQ(a.rows[r].row_sum, b.rows[r].row_sum) << r;
+    EXPECT_EQ(a.rows[r].output, b.rows[r].output) << r;
+    EXPECT_EQ(a.rows[r].weighted_values, b.rows[r].weighted_values) << r;
+  }
+}
+
+AttentionSpec featureful_spec() {
+  AttentionSpec spec;
+  spec.shape = {2, 4, 2, 5, 7, 6, 3};
+  spec.causal = true;
+  spec.has_alibi = true;
+  spec.has_valid_keys = true;
+  return spec;
+}
+
+TEST(Oracle, StoredFloatsAndRealsGiveTheSameBits) {
+  for (const DType dtype : {DType::f32, DType::bf16}) {
+    const Problem p = make_random_problem(featureful_spec(), dtype, 21);
+    for (const unsigned bits : {24u, 128u}) {  // 24: every product is rounded, in both forms alike
+      OracleOptions options;
+      options.precision_bits = bits;
+      PrecisionScope scope(bits);
+      expect_same_rows(forward(from_problem(p), options), forward(from_problem_stored(p), options));
+    }
+  }
+}
+
+TEST(Oracle, RowsKeepIntermediatesOnlyWhereAskedAndOnlyTheColumnsAsked) {
+  const Problem p = make_random_problem(featureful_spec(), DType::f32, 22);
+  const OracleResult full = forward(p);
+  OracleOptions options;
+  options.keep_intermediates = false;
+  options.intermediate_rows = {3, 17};
+  options.intermediate_columns = 4;
+  const OracleResult lean = forward(p, options);
+  expect_same_rows(full, lean);
+  for (size_t r = 0; r < lean.rows.size(); ++r) {
+    const RowTrace& row = lean.rows[r];
+    if (r == 3 || r == 17) {
+      ASSERT_TRUE(row.has_intermediates());
+      ASSERT_EQ(row.weights.size(), 4u);
+      for (size_t j = 0; j < 4; ++j) {
+        EXPECT_EQ(row.visible[j], full.rows[r].visible[j]);
+        EXPECT_EQ(row.raw[j], full.rows[r].raw[j]);
+        EXPECT_EQ(row.biased[j], full.rows[r].biased[j]);
+        EXPECT_EQ(row.exps[j], full.rows[r].exps[j]);
+        EXPECT_EQ(row.weights[j], full.rows[r].weights[j]);
+      }
+    } else {
+      EXPECT_FALSE(row.has_intermediates()) << r;
+      EXPECT_TRUE(row.weights.empty() && row.visible.empty()) << r;
+    }
+  }
+  options.intermediate_columns = 0;
+  EXPECT_THROW(forward(p, options), std::invalid_argument);
+}
+
+TEST(Oracle, BoundsNeedNoIntermediates) {
+  const Problem p = make_random_problem(featureful_spec(), DType::f32, 23);
+  OracleOptions lean;
+  lean.keep_intermediates = false;
+  const ErrorTraits traits{.exp_max_ulp = 2.0, .weights_rounded_to_storage = false, .online_softmax = true};
+  const ErrorBound with = a_priori_bound(p, forward(p), traits, DType::f32);
+  const ErrorBound without = a_priori_bound(p, forward(p, lean), traits, DType::f32);
+  EXPECT_EQ(with.output, without.output);
+  EXPECT_EQ(with.lse, without.lse);
+  // What the rows carry instead of their weights is the bounds' sum_j w_j |v_jc|, as computed
+  // from the weights themselves.
+  const AttentionShape& s = p.spec.shape;
+  const OracleResult full = forward(p);
+  for (const RowTrace& row : full.rows) {
+    std::vector<double> expected(s.value_dim, 0.0);
+    for (int64_t j = 0; j < s.kv_len; ++j) {
+      if (!row.visible[j]) continue;
+      const float* v = &p.v[v_offset(s, row.batch, kv_head_for(s, row.head), j)];
+      for (int64_t c = 0; c < s.value_dim; ++c) expected[c] += round_to_f64(row.weights[j]) * std::fabs(double(v[c]));
+    }
+    EXPECT_EQ(row.weighted_values, expected);
+  }
+}
+
+TEST(Oracle, ARowOutOfRangeIsRefusedBeforeAnyWork) {
+  const Problem p = make_random_problem(featureful_spec(), DType::f32, 24);
+  OracleOptions options;
+  options.rows = {0, lse_elements(p.spec.shape)};
+  int64_t computed = 0;
+  options.on_row = [&](int64_t, int64_t) { ++computed; };
+  EXPECT_THROW(forward(p, options), std::out_of_range);
+  EXPECT_EQ(computed, 0);
+  options.rows = {4, 1};
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  options.on_row = [&](int64_t done, int64_t total) { calls.emplace_back(done, total); };
+  forward(p, options);
+  EXPECT_EQ(calls, (std::vector<std::pair<int64_t, int64_t>>{{1, 2}, {2, 2}}));
 }
 
 // Problems that stress the oracle: large logits (cancellation in q.k), ALiBi, GQA, masks.

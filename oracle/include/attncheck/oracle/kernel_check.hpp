@@ -15,10 +15,13 @@ struct KernelCheck {
   ErrorMetrics o_metrics, lse_metrics;
   BoundCheck o_bound, lse_bound;
   bool checks_lse = false;  // the kernel declares kLse
+  int64_t rows_checked = 0;  // the rows of `exact`: all of the problem's, or a sample
+  int64_t rows_total = 0;    // the problem's rows
   bool passed() const { return o_bound.passed() && (!checks_lse || lse_bound.passed()); }
 };
 
-// `exact` must hold every row of `problem` (with weights), as forward() returns by default.
+// `exact` holds the rows to check (forward() on `problem`, with or without intermediates): every
+// row, or a sample (OracleOptions::rows), and then only those rows of `got` are compared.
 KernelCheck check_kernel(const KernelInfo& kernel, const Problem& problem, const OracleResult& exact,
                          const KernelResult& got);
 
@@ -44,7 +47,8 @@ struct KernelRunCheck {
 KernelRunCheck run_and_check(const KernelInfo& kernel, const Problem& problem, const OracleResult& exact,
                              bool decode = false, int64_t cache_capacity = 0);
 
-// "O max_ulp=... | LSE max_ulp=... | bound: pass (worst ratio 0.01)"
+// "O max_ulp=... | LSE max_ulp=... | bound: pass (worst ratio 0.01)", and which rows were
+// checked when they were a sample ("checked 64 of 32768 rows").
 std::string format_kernel_check(const KernelCheck& check);
 
 }  // namespace attncheck::oracle

@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "attncheck/oracle/oracle.hpp"
 
@@ -15,7 +16,16 @@ struct LedgerOptions {
   int64_t max_columns = 16;
 };
 
+// Prints the first max_rows rows of each (batch, head) of `result`, in its order. The per-key
+// tables (scores, exponentials, weights) need those rows' intermediates, and their first
+// max_columns keys are all it shows; without them it prints the per-row values only.
 void print_ledger(std::ostream& out, const oracle::OracleResult& result, const std::string& scale_text,
                   const LedgerOptions& options);
+
+// The rows print_ledger shows of a result computed for `rows` (flat indices, in order; empty
+// means all rows): the ones to keep intermediates for (OracleOptions::intermediate_rows, with
+// intermediate_columns = max_columns). At most max_rows per (batch, head).
+std::vector<int64_t> ledger_rows(const AttentionShape& shape, const std::vector<int64_t>& rows,
+                                 const LedgerOptions& options);
 
 }  // namespace attncheck::oracle
