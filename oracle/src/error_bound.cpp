@@ -114,13 +114,58 @@ ErrorBound a_priori_bound(const Problem& problem, const OracleResult& result,
   return bound;
 }
 
+NonFiniteReach non_finite_reach(const Problem& problem, const OracleResult& result) {
+  const auto finite = [](const std::vector<float>& xs) {
+    return std::all_of(xs.begin(), xs.end(), [](float x) { return std::isfinite(x); });
+  };
+  NonFiniteReach reach;
+  if (finite(problem.q) && finite(problem.k) && finite(problem.v)) return reach;  // the usual case
+  const AttentionSpec& spec = problem.spec;
+  const AttentionShape& s = spec.shape;
+  const VisibilityInputs visibility = problem.visibility();
+  reach.output.assign(result.rows.size() * static_cast<size_t>(s.value_dim), 0);
+  reach.lse.assign(result.rows.size(), 0);
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    const RowTrace& row = result.rows[r];
+    const int64_t kvh = kv_head_for(s, row.head);
+    // A query that sees no key reads nothing: its zeros and -inf are judged as always.
+    bool scores = false;  // a non-finite value reaches the scores: every output of the row
+    bool any_visible = false;
+    uint8_t* columns = &reach.output[r * static_cast<size_t>(s.value_dim)];
+    for (int64_t j = 0; j < s.kv_len; ++j) {
+      if (!key_visible(spec, visibility, row.batch, row.head, row.query, j)) continue;
+      any_visible = true;
+      const float* key = &problem.k[k_offset(s, row.batch, kvh, j)];
+      for (int64_t d = 0; d < s.head_dim && !scores; ++d) scores = !std::isfinite(key[d]);
+      const float* value = &problem.v[v_offset(s, row.batch, kvh, j)];
+      for (int64_t c = 0; c < s.value_dim; ++c) columns[c] |= !std::isfinite(value[c]);
+    }
+    if (!any_visible) {
+      std::fill_n(columns, s.value_dim, uint8_t{0});
+      continue;
+    }
+    const float* query = &problem.q[q_offset(s, row.batch, row.head, row.query)];
+    for (int64_t d = 0; d < s.head_dim && !scores; ++d) scores = !std::isfinite(query[d]);
+    if (scores) {
+      std::fill_n(columns, s.value_dim, uint8_t{1});
+      reach.lse[r] = 1;
+    }
+  }
+  return reach;
+}
+
 BoundCheck check_bound(std::span<const float> actual, std::span<const double> exact,
-                       std::span<const double> bound) {
-  if (actual.size() != exact.size() || actual.size() != bound.size()) {
+                       std::span<const double> bound, std::span<const uint8_t> unjudged) {
+  if (actual.size() != exact.size() || actual.size() != bound.size() ||
+      (!unjudged.empty() && unjudged.size() != actual.size())) {
     throw std::invalid_argument("check_bound: sizes differ");
   }
   BoundCheck check;
   for (size_t i = 0; i < actual.size(); ++i) {
+    if (!unjudged.empty() && unjudged[i]) {
+      ++check.unjudged;
+      continue;
+    }
     const double a = actual[i], x = exact[i];
     double ratio;
     if (std::isinf(x) && a == x) {
