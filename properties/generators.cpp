@@ -67,8 +67,10 @@ void draw_long_lengths(const SpecRequest& request, AttentionShape& s) {
     top = std::max(top, t);
   }
   const int64_t max_m = std::max<int64_t>(1, std::min(lim.max_tiles * top, lim.max_long_kv_len - 1) / base);
-  if (lim.decode_chunk > 0 && *rc::gen::weightedElement<bool>({{2, false}, {1, true}}).as("kv_len at a decode chunk edge")) {
-    s.kv_len = lim.decode_chunk + *rc::gen::element<int64_t>(0, 1, -1).as("offset from the chunk edge");
+  if (lim.decode_chunk > 0 && *rc::gen::arbitrary<bool>().as("kv_len at a decode chunk edge")) {
+    // chunk + 1 (crossing it) half the time, else chunk or chunk - 1.
+    s.kv_len = lim.decode_chunk +
+               *rc::gen::weightedElement<int64_t>({{1, 0}, {2, 1}, {1, -1}}).as("offset from the chunk edge");
   } else {
     s.kv_len = draw_tile_length("kv_len", base, max_m);
   }

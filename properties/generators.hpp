@@ -73,8 +73,8 @@ struct ShapeLimits {
   // The law reads the weights through identity values (value_dim = kv_len): the budget
   // counts kv_len output columns per row.
   bool weights_as_values = false;
-  // A decode chunk (flash-decoding kernels split the cache into chunks of 2048 keys): a third
-  // of the long cases put kv_len at chunk - 1, chunk or chunk + 1 instead. 0: none.
+  // A decode chunk (flash-decoding kernels split the cache into chunks of 2048 keys): half the
+  // long cases put kv_len at chunk + 1 (half of those), chunk or chunk - 1 instead. 0: none.
   int64_t decode_chunk = 0;
 };
 
