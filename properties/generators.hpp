@@ -46,6 +46,15 @@ struct Features {
 
 // Limits on a generated shape. The oracle's cost grows with the work
 // batch * q_heads * q_len * kv_len * (head_dim + value_dim).
+//
+// Two regimes. Most cases are short (lengths up to max_q_len / max_kv_len): cheap, and they
+// shrink well. One case in `long_one_in` is long: kv_len = m * base + {-1, 0, +1} (base the
+// gcd of the key tiles, m up to max_tiles of the largest tile; m = 1 only as base + 1, so every
+// long case crosses a tile edge, and half of them take the largest m), so it lands on and
+// next to the edges of every tile (n * tile - 1, n * tile, n * tile + 1). Its q_len is short
+// or long alike, its dimensions, batch and heads shrink to max_long_work, and the laws check a
+// sample of its rows against the oracle (law_tools.hpp, rows_to_check), so its cost stays
+// bounded whatever the lengths.
 struct ShapeLimits {
   int64_t max_batch = 3;
   int64_t max_kv_heads = 3;
@@ -54,13 +63,31 @@ struct ShapeLimits {
   int64_t max_kv_len = 40;
   int64_t max_dim = 48;
   int64_t max_work = 60000;
+  // The long regime (0: never).
+  int long_one_in = 4;
+  int64_t max_tiles = 3;             // of the largest tile
+  int64_t max_long_kv_len = 3 * 256 + 1;
+  int64_t max_long_q_len = 3 * 256 + 1;
+  int64_t max_long_dim = 16;
+  int64_t max_long_work = int64_t{1} << 21;  // kernel work, no oracle: rows are sampled
+  // The law reads the weights through identity values (value_dim = kv_len): the budget
+  // counts kv_len output columns per row.
+  bool weights_as_values = false;
+  // A decode chunk (flash-decoding kernels split the cache into chunks of 2048 keys): half the
+  // long cases put kv_len at chunk + 1 (half of those), chunk or chunk - 1 instead. 0: none.
+  int64_t decode_chunk = 0;
 };
 
 struct SpecRequest {
   Features allowed;   // may be drawn
   Features required;  // always on (must also be allowed by the kernel)
   ShapeLimits limits;
+  std::vector<int64_t> key_tiles = {64, 128, 256};  // the kernel's tile, or the usual ones
 };
+
+// The key tiles whose edges the laws cross for a kernel: its declared KernelInfo::key_tile,
+// else 64, 128 and 256 (FlashAttention's and PyTorch's CPU path's tiles).
+std::vector<int64_t> key_tiles(const KernelInfo& kernel);
 
 // A spec drawn for the request; features not allowed stay off.
 AttentionSpec draw_spec(const SpecRequest& request);
@@ -70,10 +97,13 @@ int64_t draw_length(const char* label, int64_t max);
 
 // Values for a spec: a kind from `kinds` (the first is what shrinking moves toward) and a
 // seed that does not shrink.
+// Notes the spec's reach (its kv_len, the tile edges it crosses) in the law run in progress
+// (law.hpp, note_reach).
 Problem draw_problem(const AttentionSpec& spec, DType dtype,
                      std::initializer_list<ValueKind> kinds = {ValueKind::normal, ValueKind::uniform,
                                                                ValueKind::large_logits, ValueKind::ties,
-                                                               ValueKind::subnormals, ValueKind::outliers});
+                                                               ValueKind::subnormals, ValueKind::outliers,
+                                                               ValueKind::near_exp_overflow});
 
 // The default request for a kernel: every feature it declares, the default limits.
 SpecRequest request_for(const KernelInfo& kernel);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "env_knobs.hpp"
+#include "generators.hpp"
 
 #include "rapidcheck/detail/Configuration.h"
 #include "rapidcheck/detail/TestListener.h"
@@ -106,6 +107,57 @@ int64_t LawRun::count_of(const std::string& key) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+namespace {
+// The run check_law is running on this thread, for note_reach (draw_problem's hook).
+thread_local LawRun* t_current_run = nullptr;
+}  // namespace
+
+void note_reach(const AttentionShape& shape) {
+  if (t_current_run != nullptr) t_current_run->note_shape(shape);
+}
+
+std::vector<int64_t> LawRun::reach_tiles() const {
+  std::vector<int64_t> tiles = key_tiles(kernel_);
+  if (kernel_.decode != nullptr) tiles.push_back(2048);  // flash-decoding's chunk
+  return tiles;
+}
+
+void LawRun::note_shape(const AttentionShape& s) {
+  note_max("reach kv_len", static_cast<double>(s.kv_len));
+  note_max("reach q_len", static_cast<double>(s.q_len));
+  for (int64_t tile : reach_tiles()) {
+    const int64_t edges = (s.kv_len - 1) / tile;
+    if (edges <= 0) continue;
+    count("reach edges " + std::to_string(tile), edges);
+    count("reach cases " + std::to_string(tile));
+  }
+}
+
+std::string LawRun::reach_summary() const {
+  std::string out = "reach: largest kv_len " + std::to_string(static_cast<int64_t>(max_of("reach kv_len"))) +
+                    ", q_len " + std::to_string(static_cast<int64_t>(max_of("reach q_len"))) +
+                    "; key tile edges crossed:";
+  for (int64_t tile : reach_tiles()) {
+    const std::string t = std::to_string(tile);
+    out += " " + t + ": " + std::to_string(count_of("reach edges " + t)) + " in " +
+           std::to_string(count_of("reach cases " + t)) + " cases" + (tile == 2048 ? " (decode chunk)" : "") + ",";
+  }
+  out.pop_back();
+  if (kernel_.key_tile == 0) out += " (tile undeclared)";
+  return out;
+}
+
+std::string LawRun::reach_gaps() const {
+  std::string gaps;
+  for (int64_t tile : key_tiles(kernel_)) {
+    if (count_of("reach cases " + std::to_string(tile)) == 0) gaps += (gaps.empty() ? "" : ", ") + std::to_string(tile);
+  }
+  if (gaps.empty()) return "";
+  return "no case crossed an edge of the " + gaps + "-key tile" + (kernel_.key_tile == 0 ? "s (the tile is undeclared)" : "") +
+         ": the largest kv_len drawn was " + std::to_string(static_cast<int64_t>(max_of("reach kv_len"))) +
+         ", so a bug at the kernel's tile edges could not show. A law that never reached them proves nothing there.";
+}
+
 CaseCount case_count_for(const Law& law) {
   if (const std::optional<int64_t> soak = soak_setting()) {
     if (*soak == 1) return {law.soak_cases, "ATTNCHECK_SOAK=1 (this law's soak count)"};
@@ -158,6 +210,11 @@ LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
   if (numbers.max_size) params.maxSize = static_cast<int>(*numbers.max_size);
   if (numbers.max_discard_ratio) params.maxDiscardRatio = static_cast<int>(*numbers.max_discard_ratio);
   QuietListener listener;
+  struct CurrentRun {  // note_reach goes to this run while rapidcheck runs it
+    explicit CurrentRun(LawRun* run) : saved(t_current_run) { t_current_run = run; }
+    ~CurrentRun() { t_current_run = saved; }
+    LawRun* saved;
+  } current(&run);
   const rc::detail::TestResult result = rc::detail::checkProperty(
       rc::detail::toProperty([&] {
         run.begin_case();
@@ -176,6 +233,12 @@ LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
     outcome.passed = outcome.report.empty();
     if (outcome.passed && law.finish) {
       outcome.report = law.finish(run);
+      outcome.passed = outcome.report.empty();
+    }
+    // A default-size run (or a soak) must have crossed the kernel's tile edges; a shorter one
+    // (RC_PARAMS max_success, a meta-test's own count below the default) is not judged.
+    if (outcome.passed && law.reaches_tiles && count.cases >= law.cases) {
+      outcome.report = run.reach_gaps();
       outcome.passed = outcome.report.empty();
     }
   } else {
@@ -202,6 +265,7 @@ LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
     }
   }
   if (law.summary) outcome.summary = law.summary(run);
+  if (law.reaches_tiles) outcome.reach = run.reach_summary();
   return outcome;
 }
 

@@ -47,6 +47,17 @@ class LawRun {
   double max_of(const std::string& key) const;
   int64_t count_of(const std::string& key) const;
 
+  // Reach: the shape of a problem the law drew (draw_problem calls it through note_reach):
+  // the largest kv_len, and per key tile (key_tiles(kernel), and 2048 for a kernel with a
+  // decode entry point) the tile edges its keys cross, (kv_len - 1) / tile.
+  void note_shape(const AttentionShape& shape);
+  std::vector<int64_t> reach_tiles() const;
+  // "largest kv_len 769, q_len 513; tile edges crossed: 64: 412 in 31 cases, ..."
+  std::string reach_summary() const;
+  // Why a default-size run did not reach far enough, or "": no case crossed an edge of one of
+  // the kernel's key tiles (key_tiles(kernel)).
+  std::string reach_gaps() const;
+
  private:
   const KernelInfo& kernel_;
   std::optional<Witness> witness_;
@@ -69,6 +80,10 @@ struct Law {
   std::function<std::string(const LawRun&)> finish;
   // Optional: the line printed per kernel after the run, pass or fail.
   std::function<std::string(const LawRun&)> summary;
+  // Whether the law draws long lengths (generators.hpp, the long regime): then a default-size
+  // run that never crossed an edge of one of the kernel's key tiles fails (LawRun::reach_gaps).
+  // Off only for laws whose cases are one-key samples (the two variance laws).
+  bool reaches_tiles = true;
 
   std::string id() const { return family + "." + name; }
 };
@@ -77,6 +92,7 @@ struct LawOutcome {
   bool passed = false;
   std::string report;            // rapidcheck's report (or finish()'s reason) on failure
   std::string summary;           // the law's summary line, if it has one
+  std::string reach;             // LawRun::reach_summary(): how far the lengths went
   std::optional<Witness> witness;
   std::string replay_params;     // the RC_PARAMS value that replays the minimal case
   uint64_t seed = 0;
@@ -98,6 +114,9 @@ int cases_for(const Law& law);
 // The seed: RC_PARAMS' seed when given; else a fixed seed derived from the law's id, so
 // every run checks the same cases (and every kernel of a law sees the same draws).
 uint64_t seed_for(const Law& law);
+
+// Notes a drawn shape in the run check_law is running on this thread (none: does nothing).
+void note_reach(const AttentionShape& shape);
 
 // rapidcheck's configuration (RC_PARAMS), loaded on the first call without the line
 // "Using configuration: seed=..." rapidcheck prints then: its seed is not the one the laws use

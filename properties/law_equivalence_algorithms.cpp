@@ -51,14 +51,15 @@ void check_tiles(LawRun& run) {
   const KernelInfo& kernel = run.kernel();
   const KernelInfo& dense = *dense_kernel(kernel.dtype);
   SpecRequest request = request_for(kernel);
-  request.limits.max_kv_len = 72;  // a few default-sized key tiles fit
+  request.limits.max_kv_len = 72;  // a few 16- to 64-key tiles fit; long cases cross 64..256
   request.limits.max_q_len = 24;
   const AttentionSpec spec = draw_spec(request);
   const Problem problem = draw_problem(spec, kernel.dtype);
   const KernelOptions options = draw_tiles(spec.shape);
-  const KernelResult got = run_kernel(kernel, problem, options);
-  const KernelResult ref = run_kernel(dense, problem);
-  const oracle::OracleResult exact = oracle_rows(problem);
+  const OracleRows sampled = oracle_sampled(problem);  // every row of a short case
+  const KernelResult got = select_rows(run_kernel(kernel, problem, options), spec.shape, sampled.rows);
+  const KernelResult ref = select_rows(run_kernel(dense, problem), spec.shape, sampled.rows);
+  const oracle::OracleResult& exact = sampled.exact;
   const oracle::KernelCheck check = oracle::check_kernel(kernel, problem, exact, got);
   const oracle::ErrorBound bound_k = oracle::a_priori_bound(problem, exact, kernel.error, kernel.dtype);
   const oracle::ErrorBound bound_d = oracle::a_priori_bound(problem, exact, dense.error, kernel.dtype);
@@ -75,8 +76,8 @@ void check_tiles(LawRun& run) {
                   o.worst, l.worst);
     const std::string what = std::string(head) + "\n    " + oracle::format_kernel_check(check);
     std::vector<int64_t> rows;
-    if (o.index >= 0) rows.push_back(o.index / spec.shape.value_dim);
-    if (l.index >= 0 && l.worst > 1) rows.push_back(l.index);
+    if (o.index >= 0) rows.push_back(sampled.rows[o.index / spec.shape.value_dim]);
+    if (l.index >= 0 && l.worst > 1) rows.push_back(sampled.rows[l.index]);
     run.fail(Witness{problem, what, rows, false}, what);
   }
 }
@@ -119,21 +120,54 @@ void check_decode(LawRun& run) {
   request.limits.max_q_len = 24;
   request.limits.max_kv_len = 24;
   request.limits.max_work = 30000;
+  request.limits.max_long_kv_len = 2 * 256 + 1;  // the prefill is kv_len x kv_len
+  request.limits.max_long_q_len = 1;  // budget for one row per token, see below
+  request.limits.max_long_work = int64_t{1} << 17;
+  request.limits.max_long_dim = 8;
   AttentionSpec spec = draw_spec(request);
-  spec.shape.kv_len = spec.shape.q_len;  // prefill: one query per token
+  // Prefill: one query per token. Long cases keep the long kv_len (a few tiles), so the
+  // decode steps checked near the end run caches across tile edges.
+  if (spec.shape.kv_len > request.limits.max_kv_len) {
+    spec.shape.q_len = spec.shape.kv_len;
+    // The budget was drawn for one row per token; a prefill of kv_len rows keeps one batch
+    // entry and at most two query heads (of one kv head) to stay as cheap.
+    spec.shape.batch = 1;
+    spec.shape.q_heads = std::min<int64_t>(spec.shape.q_heads / spec.shape.kv_heads, 2);
+    spec.shape.kv_heads = 1;
+  } else {
+    spec.shape.kv_len = spec.shape.q_len;
+  }
   const Problem prefill = draw_problem(spec, kernel.dtype);
   const int64_t spare = *rc::gen::inRange<int64_t>(0, 10).as("cache slots past the last token");
   KernelOptions options;
   options.kv_splits = *rc::gen::inRange<int64_t>(0, 5).as("kv_splits");
   const KernelResult full = run_kernel(prefill_kernel, prefill);
-  const oracle::OracleResult exact = oracle_rows(prefill);
-  const oracle::ErrorBound bound_decode = oracle::a_priori_bound(prefill, exact, kernel.error, kernel.dtype);
-  const oracle::ErrorBound bound_prefill =
-      oracle::a_priori_bound(prefill, exact, prefill_kernel.error, kernel.dtype);
   const AttentionShape& s = spec.shape;
+  // Steps checked: every one of a short case; of a long one, the last two (caches across the
+  // most tile edges), the first, and the steps of the rows rows_to_check samples.
+  std::vector<int64_t> steps;
+  if (lse_elements(s) * s.kv_len * (s.head_dim + s.value_dim) <= kAllRowsWork) {
+    for (int64_t t = 0; t < s.q_len; ++t) steps.push_back(t);
+  } else {
+    steps = {0, s.q_len - 2, s.q_len - 1};
+    for (int64_t r : rows_to_check(prefill)) steps.push_back(row_index(s, r).i);
+    std::sort(steps.begin(), steps.end());
+    steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  }
+  std::vector<int64_t> rows;  // every (batch, head) of each step
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      for (int64_t t : steps) rows.push_back(flat_row(s, b, h, t));
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  const OracleRows exact = oracle_on(prefill, rows);
+  const oracle::ErrorBound bound_decode = oracle::a_priori_bound(prefill, exact.exact, kernel.error, kernel.dtype);
+  const oracle::ErrorBound bound_prefill =
+      oracle::a_priori_bound(prefill, exact.exact, prefill_kernel.error, kernel.dtype);
   const int64_t capacity = s.kv_len + spare;
   run.count("cases");
-  for (int64_t t = 0; t < s.q_len; ++t) {
+  for (int64_t t : steps) {
     // Step t: query t against tokens 0..t.
     AttentionSpec step_spec = spec;
     step_spec.shape.q_len = 1;
@@ -154,8 +188,9 @@ void check_decode(LawRun& run) {
     for (int64_t b = 0; b < s.batch; ++b) {
       for (int64_t h = 0; h < s.q_heads; ++h) {
         const int64_t row = flat_row(s, b, h, t), step_row = flat_row(d, b, h, 0);
+        const int64_t slot = exact.slot[row];  // where the row's bounds are
         const auto span_o = [&](const std::vector<double>& v) {
-          return std::span<const double>(v).subspan(row * s.value_dim, s.value_dim);
+          return std::span<const double>(v).subspan(slot * s.value_dim, s.value_dim);
         };
         Agreement o = agreement(output_row(got, d, step_row), output_row(full, s, row), span_o(bound_decode.output),
                                 span_o(bound_prefill.output));
@@ -163,8 +198,8 @@ void check_decode(LawRun& run) {
         if (kernel.has(kLse) && prefill_kernel.has(kLse)) {
           l = agreement(std::span<const float>(got.lse).subspan(step_row, 1),
                         std::span<const float>(full.lse).subspan(row, 1),
-                        std::span<const double>(bound_decode.lse).subspan(row, 1),
-                        std::span<const double>(bound_prefill.lse).subspan(row, 1));
+                        std::span<const double>(bound_decode.lse).subspan(slot, 1),
+                        std::span<const double>(bound_prefill.lse).subspan(slot, 1));
         }
         run.note_max("|decode - prefill| / (B_decode + B_prefill)", std::max(o.worst, l.worst));
         if (o.worst > 1 || l.worst > 1) {

@@ -148,7 +148,12 @@ void check_invisible_keys(LawRun& run) {
 
 void check_masked_weights_zero(LawRun& run) {
   const KernelInfo& kernel = run.kernel();
-  const AttentionSpec spec = with_weight_outputs(draw_spec(masking_request(kernel)), kernel);
+  SpecRequest request = masking_request(kernel);
+  request.limits.weights_as_values = true;
+  // Identity values make V kv_len x kv_len per head, drawn and encoded whatever q_len is: long
+  // cases stop at 5 x 64 + 1 keys, as in the weight laws of row_stochasticity.
+  request.limits.max_long_kv_len = 5 * 64 + 1;
+  const AttentionSpec spec = with_weight_outputs(draw_spec(request), kernel);
   Problem problem = draw_problem(spec, kernel.dtype);
   set_identity_values(problem);
   const KernelResult got = run_kernel(kernel, problem);
@@ -190,7 +195,11 @@ void check_empty_rows(LawRun& run) {
   // Causal and window empty rows need more queries than keys: the first rows sit before key 0.
   request.limits.max_kv_len = 24;
   AttentionSpec spec = draw_spec(request);
-  if ((spec.causal || spec.window_right != kUnboundedWindow) && !spec.has_valid_keys && spec.mask == MaskKind::none) {
+  // A long case (kv_len across tile edges) keeps its lengths: rows before key 0 would make it
+  // kv_len x kv_len. Its empty rows come from padding and mask rows, and its causal or window
+  // rows must see exactly their keys across the edges.
+  if (spec.shape.kv_len <= request.limits.max_kv_len && (spec.causal || spec.window_right != kUnboundedWindow) &&
+      !spec.has_valid_keys && spec.mask == MaskKind::none) {
     spec.shape.q_len = spec.shape.kv_len + *rc::gen::inRange<int64_t>(1, 5).as("queries before key 0");
     if (spec.window_right == kUnboundedWindow && !spec.causal) spec.window_right = 0;
   }

@@ -15,8 +15,33 @@
 
 namespace attncheck::properties {
 
-// The oracle at its default precision, keeping only what the bounds need.
-oracle::OracleResult oracle_rows(const Problem& problem);
+// The oracle at its default precision, keeping only what the bounds need: every row, or only
+// `rows` (flat, in that order) when given.
+oracle::OracleResult oracle_rows(const Problem& problem, const std::vector<int64_t>& rows = {});
+
+// The rows a law checks against the oracle. Every row while the oracle's work
+// rows * kv_len * (head_dim + value_dim) stays within kAllRowsWork (every short case); beyond
+// it (the long regime) a sample of at least `min_rows` and at most 8 rows, as many as the
+// budget allows: the last query row of the last and of the first (batch, head) (under causal
+// masking it sees the most keys, so it crosses the most tile edges), the first query row, and
+// rows drawn from the problem's values (so each case samples others). Ascending.
+inline constexpr int64_t kAllRowsWork = 60000;
+std::vector<int64_t> rows_to_check(const Problem& problem, int64_t min_rows = 2);
+
+// The oracle on some rows of a problem: where a flat row's result is (slot), and its bounds.
+struct OracleRows {
+  std::vector<int64_t> rows;  // flat rows, ascending
+  std::vector<int64_t> slot;  // [rows of the problem]: index into rows / exact.rows, or -1
+  oracle::OracleResult exact;
+  bool has(int64_t flat) const { return slot[flat] >= 0; }
+};
+OracleRows oracle_on(const Problem& problem, std::vector<int64_t> rows);
+// oracle_on(problem, rows_to_check(problem, min_rows)).
+OracleRows oracle_sampled(const Problem& problem, int64_t min_rows = 2);
+
+// The rows `rows` of a kernel's result (O and LSE), in that order: what check_kernel() compares
+// with an OracleResult of those rows.
+KernelResult select_rows(const KernelResult& result, const AttentionShape& shape, const std::vector<int64_t>& rows);
 
 // The kernel's forward entry point, or its decode entry point (cache capacity 0 means
 // kv_len + 7, the tail NaN-filled by run_decode).

@@ -31,6 +31,7 @@ class LawTest : public ::testing::Test {
     std::printf("%s: %s, %d cases, seed %llu\n", law_.id().c_str(), outcome.passed ? "holds" : "FAILS",
                 outcome.checked, static_cast<unsigned long long>(outcome.seed));
     if (!outcome.summary.empty()) std::printf("  %s\n", outcome.summary.c_str());
+    if (!outcome.reach.empty()) std::printf("  %s %s\n", kernel_.name.c_str(), outcome.reach.c_str());
     std::fflush(stdout);
     if (!outcome.passed) FAIL() << report_failure(law_, kernel_, outcome, g_program);
   }

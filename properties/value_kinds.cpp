@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <vector>
 
 #include "attncheck/random_problem.hpp"
 #include "attncheck/storage.hpp"
@@ -127,6 +128,39 @@ void make_outliers(Problem& p, SplitMix64& rng) {
   }
 }
 
+// Each query row scaled so its largest score (signed: the row max, what the max shift
+// subtracts) lands at a target in [80, 100]; a row whose scores are all <= 0 is negated first.
+void make_near_exp_overflow(Problem& p, SplitMix64& rng) {
+  const AttentionShape& s = p.spec.shape;
+  const double scale = effective_scale(p.spec);
+  std::vector<double> scores(s.kv_len);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      for (int64_t i = 0; i < s.q_len; ++i) {
+        float* q = &p.q[q_offset(s, b, h, i)];
+        double top = -INFINITY, bottom = INFINITY;
+        for (int64_t j = 0; j < s.kv_len; ++j) {
+          const float* k = &p.k[k_offset(s, b, kv_head_for(s, h), j)];
+          double dot = 0;
+          for (int64_t d = 0; d < s.head_dim; ++d) dot += double(q[d]) * k[d];
+          top = std::max(top, scale * dot);
+          bottom = std::min(bottom, scale * dot);
+        }
+        const double target = rng.uniform(80.0, 100.0);
+        double factor = 0;
+        if (top > 0) {
+          factor = target / top;
+        } else if (bottom < 0) {
+          factor = -target / -bottom;  // negated: the most negative score becomes the max
+        }
+        if (factor == 0) continue;
+        const double limit = max_finite(p.dtype);
+        for (int64_t d = 0; d < s.head_dim; ++d) q[d] = static_cast<float>(std::clamp(double(q[d]) * factor, -limit, limit));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view value_kind_name(ValueKind kind) {
@@ -137,6 +171,7 @@ std::string_view value_kind_name(ValueKind kind) {
     case ValueKind::ties: return "ties";
     case ValueKind::subnormals: return "subnormals";
     case ValueKind::outliers: return "outliers";
+    case ValueKind::near_exp_overflow: return "near_exp_overflow";
   }
   return "?";
 }
@@ -162,6 +197,7 @@ Problem make_problem(const AttentionSpec& spec, DType dtype, ValueKind kind, uin
     case ValueKind::large_logits: make_large_logits(p, rng); break;
     case ValueKind::ties: make_ties(p, rng); break;
     case ValueKind::outliers: make_outliers(p, rng); break;
+    case ValueKind::near_exp_overflow: make_near_exp_overflow(p, rng); break;
     default: break;
   }
   round_inputs_to_dtype(p);

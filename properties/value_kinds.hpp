@@ -22,11 +22,17 @@ enum class ValueKind : uint8_t {
   ties,          // every key of a head is one of two rows: scores tie exactly, maxima included
   subnormals,    // half the q, k, v values are subnormal in the dtype, the rest N(0, 1)
   outliers,      // one key per query row is aligned with it so its score dominates by ~30
+  // Each query row is scaled so its largest score lies in [80, 100], straddling 88.72 where
+  // exp overflows f32 (and the row sum of exp(s) overflows a little earlier): a kernel that
+  // skips the max shift anywhere (weights, row sum, LSE) overflows, one that shifts does not.
+  // Only q changes; k and v stay N(0, 1).
+  near_exp_overflow,
 };
 
 inline constexpr ValueKind kAllValueKinds[] = {ValueKind::normal,       ValueKind::uniform,
                                                ValueKind::large_logits, ValueKind::ties,
-                                               ValueKind::subnormals,   ValueKind::outliers};
+                                               ValueKind::subnormals,   ValueKind::outliers,
+                                               ValueKind::near_exp_overflow};
 
 std::string_view value_kind_name(ValueKind kind);
 // rapidcheck prints counterexamples with showValue (found by argument-dependent lookup).

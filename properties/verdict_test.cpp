@@ -249,7 +249,10 @@ TEST(Verdict, PrintedSeedIsTheOneUsedAndReproducesTheCases) {
 // (`expect_planted`); when the planted value hides the leak (padded_key_counted_f32: a planted
 // +inf key scores -inf and gets weight 0, so the row is right there) it is the one before
 // planting, and the note says so.
-void check_leak_failure_file(const char* mutant_name, bool expect_planted) {
+// `expect_planted` unset: either, as the minimal case has it, but the file and the note agree
+// (future_token_leak_f32: when the minimal row sees no key at all, a planted +-inf in the key it
+// leaks to makes it right again, so the file holds the problem before planting).
+void check_leak_failure_file(const char* mutant_name, std::optional<bool> expect_planted) {
   SCOPED_TRACE(mutant_name);
   const fs::path dir = temporary_dir(std::string("file-") + mutant_name);
   const LeakFailure f = leak_failure(dir.string(), mutant_name);
@@ -270,7 +273,8 @@ void check_leak_failure_file(const char* mutant_name, bool expect_planted) {
     for (float x : *t) planted += !std::isfinite(x) || std::fabs(x) == max;
   }
   const std::string note_before = "the file holds the problem before planting";
-  if (expect_planted) {
+  if (!expect_planted) expect_planted = planted > 0;
+  if (*expect_planted) {
     EXPECT_GT(planted, 0) << "the file holds the problem before the values were planted";
     EXPECT_EQ(witness.detail.find(note_before), std::string::npos) << witness.detail;
   } else {
@@ -320,7 +324,7 @@ void check_leak_failure_file(const char* mutant_name, bool expect_planted) {
 }
 
 TEST(Verdict, LeakFailureFileHoldsTheProblemTheKernelFailsOnAndNamesTheRow) {
-  check_leak_failure_file("future_token_leak_f32", true);
+  check_leak_failure_file("future_token_leak_f32", std::nullopt);
   check_leak_failure_file("masked_nan_times_zero_f32", true);
   check_leak_failure_file("padded_key_counted_f32", false);
 }

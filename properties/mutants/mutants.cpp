@@ -118,17 +118,35 @@ const std::vector<Mutant>& all_mutants() {
     // that draw lengths across 128- and 256-key edges see them (issue: verification depth).
     m.push_back({make_kernel<float, Bug::unrescaled_running_sum, 128>("unrescaled_running_sum_k128_f32"),
                  "online softmax over 128-key tiles: the running sum is not rescaled when the running max grows",
-                 "control_tiled128_f32", {}});
+                 "control_tiled128_f32",
+                 {"RowStochasticity.WeightsSumToOneOverVisibleKeys", "RowStochasticity.OutputIsOneWhenValuesAreOnes",
+                  "RowStochasticity.OutputLiesInConvexHullOfVisibleValues", kBound,
+                  "Accuracy.ErrorAtMostTwiceDensePlusEpsilon", "Accuracy.DecodeWithinAPrioriBound",
+                  "Equivalence.AnyTileSizesAgreeWithDenseWithinBound",
+                  "Equivalence.PermutingKeysAndValuesTogetherLeavesOutputUnchanged"}});
     m.push_back({make_kernel<float, Bug::unrescaled_running_sum, 256>("unrescaled_running_sum_k256_f32"),
                  "online softmax over 256-key tiles: the running sum is not rescaled when the running max grows",
-                 "control_tiled256_f32", {}});
+                 "control_tiled256_f32",
+                 {"RowStochasticity.WeightsSumToOneOverVisibleKeys", "RowStochasticity.OutputIsOneWhenValuesAreOnes",
+                  "RowStochasticity.OutputLiesInConvexHullOfVisibleValues", kBound,
+                  "Accuracy.ErrorAtMostTwiceDensePlusEpsilon", "Accuracy.DecodeWithinAPrioriBound",
+                  "Equivalence.AnyTileSizesAgreeWithDenseWithinBound",
+                  "Equivalence.PermutingKeysAndValuesTogetherLeavesOutputUnchanged"}});
     m.push_back({make_kernel<float, Bug::tile_edge_drops_last_key, 128>("tile_edge_drops_last_key_k128_f32"),
-                 "128-key tiles: the last key of every full interior block is skipped", "control_tiled128_f32", {}});
+                 "128-key tiles: the last key of every full interior block is skipped", "control_tiled128_f32",
+                 {kBound, "Accuracy.ErrorAtMostTwiceDensePlusEpsilon", "Accuracy.DecodeWithinAPrioriBound",
+                  "Equivalence.AnyTileSizesAgreeWithDenseWithinBound",
+                  "Equivalence.PermutingKeysAndValuesTogetherLeavesOutputUnchanged"}});
     m.push_back({make_kernel<float, Bug::tile_edge_drops_last_key, 256>("tile_edge_drops_last_key_k256_f32"),
-                 "256-key tiles: the last key of every full interior block is skipped", "control_tiled256_f32", {}});
+                 "256-key tiles: the last key of every full interior block is skipped", "control_tiled256_f32",
+                 {kBound, "Accuracy.ErrorAtMostTwiceDensePlusEpsilon", "Accuracy.DecodeWithinAPrioriBound",
+                  "Equivalence.AnyTileSizesAgreeWithDenseWithinBound",
+                  "Equivalence.PermutingKeysAndValuesTogetherLeavesOutputUnchanged"}});
     m.push_back({make_kernel<float, Bug::lse_without_shift, 128>("lse_without_shift_k128_f32"),
                  "LSE computed as log(sum exp(s)) without the max shift: inf once scores pass ~88.7 (O is right)",
-                 "control_tiled128_f32", {}});
+                 "control_tiled128_f32",
+                 {kBound, "Accuracy.ErrorAtMostTwiceDensePlusEpsilon", "Accuracy.DecodeWithinAPrioriBound",
+                  "Equivalence.AnyTileSizesAgreeWithDenseWithinBound"}});
     m.push_back({make_kernel<float, Bug::exp_ulp_worse, 128>("exp_ulp_worse_k128_f32"),
                  "the weights' exp is off by up to 16 f32 ULPs, varying from key to key, while 1 ULP is declared",
                  "control_tiled128_f32", {}});
