@@ -143,6 +143,10 @@ TEST(MetaTest, RegressionReplayRejectsMutantsAndAcceptsControls) {
       {"top_left_causal_f32", "causal_more_queries_than_keys_nan_padding.json"},
       {"f16_scores_f16", "f16_logits_beyond_half_max.json"},
       {"unrescaled_running_sum_f32", "f32_dominant_key_after_two_tiles.json"},
+      {"unrescaled_running_sum_k128_f32", "f32_large_logits_tile_edges.json"},
+      {"tile_edge_drops_last_key_k128_f32", "f32_large_logits_tile_edges.json"},
+      {"lse_without_shift_k128_f32", "f32_large_logits_tile_edges.json"},
+      {"no_max_shift_f32", "f32_large_logits_tile_edges.json"},
   };
   for (const auto& [name, file] : expected) {
     bool rejected = false;

@@ -211,6 +211,32 @@ void add_canonical(std::vector<TraceSpec>& out) {
                         kCanonical, {"fully masked row", "causal", "lq>lk", "bf16"}, filled(spec, DType::bf16, 10)));
   }
   {
+    // Scores of 90 to 120, past f32 exp's overflow at 88.7, growing at the 64-key tile edge and
+    // again after the 128-key one, where key 129 dominates the row (by 18 over most keys, 6
+    // over key 127): a softmax or LSE without the max shift overflows here, and an online
+    // softmax that does not rescale its running sum when the max grows is off by orders of
+    // magnitude. Every value is exact in f32 (multiples of 1/16).
+    AttentionSpec spec;
+    spec.shape = shape(1, 1, 1, 2, 130, 2, 2);
+    ProblemFile file = filled(spec, DType::f32, 12);
+    file.problem.q = {16.0f, 0.0f, 15.0f, 1.0f};
+    for (int64_t j = 0; j < 130; ++j) {
+      // Key 127, the last of the first 128-key tile, keeps a weight near 1/300: a kernel that
+      // drops a tile's last key is visibly off.
+      const float first = j == 129  ? 10.5f
+                          : j == 127 ? 10.0f
+                          : j == 64  ? 9.75f
+                                     : 8.0f + static_cast<float>(j % 16) / 16.0f;
+      file.problem.k[2 * j] = first;
+      file.problem.k[2 * j + 1] = static_cast<float>(j % 5) / 4.0f;
+    }
+    out.push_back(trace("large_logits_tile_edges_f32",
+                        "Scores of 90 to 120 (past exp's f32 overflow at 88.7) over 130 keys; the row max grows at "
+                        "key 64 and again at key 129, after the 128-key tile edge, which dominates the row; key 127 ends the first 128-key tile with a weight near 1/300",
+                        kCanonical, {"large logits", "dominant key", "tile edges 64 and 128", "f32"},
+                        std::move(file)));
+  }
+  {
     // A cache that grows one token per step: step s holds the first 5 + s tokens of one
     // sequence of keys and values and asks one new query.
     constexpr int64_t kFirst = 5, kSteps = 3, kCapacity = 8;

@@ -1,5 +1,7 @@
 #include "attncheck/golden/problem.hpp"
 
+#include <string>
+#include <utility>
 
 #include "attncheck/oracle/exact_decimal.hpp"
 
@@ -11,8 +13,23 @@ using formats::ProblemFile;
 
 ProblemFile read_golden_problem(const JsonReader& r, const std::vector<std::string>& extra_members) {
   const JsonReader shape = r.at("shape");
-  for (const char* key : {"batch", "q_heads", "kv_heads", "q_len", "kv_len", "head_dim", "value_dim"}) {
-    if (shape.has(key)) shape.at(key).integer(1, kMaxGoldenDimension);
+  int64_t dims[7] = {1, 1, 1, 1, 1, 1, 0};
+  const char* keys[7] = {"batch", "q_heads", "kv_heads", "q_len", "kv_len", "head_dim", "value_dim"};
+  for (int n = 0; n < 7; ++n) {
+    if (shape.has(keys[n])) dims[n] = shape.at(keys[n]).integer(1, kMaxGoldenDimension);
+  }
+  const auto [batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim_given] = dims;
+  const int64_t value_dim = value_dim_given > 0 ? value_dim_given : head_dim;
+  // Each factor is <= 1024, so no product of four overflows int64.
+  const std::pair<const char*, int64_t> counts[] = {{"q", batch * q_heads * q_len * head_dim},
+                                                    {"k", batch * kv_heads * kv_len * head_dim},
+                                                    {"v", batch * kv_heads * kv_len * value_dim},
+                                                    {"scores", batch * q_heads * q_len * kv_len}};
+  for (const auto& [what, count] : counts) {
+    if (count > kMaxGoldenElements) {
+      shape.fail("the " + std::string(what) + " tensor of this shape holds " + std::to_string(count) +
+                 " elements; golden problems hold at most " + std::to_string(kMaxGoldenElements));
+    }
   }
   ProblemFile file = formats::read_problem(r, extra_members);
   if (file.exact_decimal_inputs) {
