@@ -13,6 +13,9 @@ foreach(var BUILD_DIR CONFIG WORK_DIR CONSUMER_SOURCE_DIR GENERATOR CXX JOBS CTE
     message(FATAL_ERROR "consumer_example.cmake: -D${var}=... is required")
   endif()
 endforeach()
+# The verdict must not depend on the kernels the caller selected (`ATTNCHECK_KERNELS=my_kernel
+# ctest` sets it for every test): the consumer's tests select their kernel themselves.
+unset(ENV{ATTNCHECK_KERNELS})
 set(prefix ${WORK_DIR}/prefix)
 set(build ${WORK_DIR}/build)
 file(REMOVE_RECURSE ${WORK_DIR})
