@@ -11,5 +11,5 @@ function(attncheck_cli_test name)
            COMMAND ${CMAKE_COMMAND} -DEXPECT_EXIT=${ARG_EXIT} "-DEXPECT_OUTPUT=${ARG_OUTPUT}" "-DENV=${ARG_ENV}"
                    "-DUNSET=${ARG_UNSET}"
                    -P ${ATTNCHECK_EXPECT_RUN} -- ${ARG_COMMAND})
-  set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS "cli")
+  set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS "cli;fast")
 endfunction()

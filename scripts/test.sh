@@ -6,6 +6,9 @@
 # causal, LSE and GQA, and a deliberately broken copy of the latter (explicit-only, so the
 # default run leaves it out). In that build the suite must fail the broken kernel, pass the
 # partial one filtered to it, and pass unfiltered (scripts/check_example_kernels.sh, then ctest).
+# The Release run includes package.consumer_example: attncheck installed into a scratch prefix
+# and docs/examples/consumer built and tested against it (1 to 2 min, overlapping the
+# rest); the sanitizer build leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
