@@ -266,6 +266,7 @@ LawOutcome check_law(const Law& law, const KernelInfo& kernel, int cases) {
   }
   if (law.summary) outcome.summary = law.summary(run);
   if (law.reaches_tiles) outcome.reach = run.reach_summary();
+  outcome.maxima = run.maxima();
   return outcome;
 }
 

@@ -45,6 +45,7 @@ class LawRun {
   void note_max(const std::string& key, double value);
   void count(const std::string& key, int64_t n = 1) { counts_[key] += n; }
   double max_of(const std::string& key) const;
+  const std::map<std::string, double>& maxima() const { return maxima_; }
   int64_t count_of(const std::string& key) const;
 
   // Reach: the shape of a problem the law drew (draw_problem calls it through note_reach):
@@ -93,6 +94,7 @@ struct LawOutcome {
   std::string report;            // rapidcheck's report (or finish()'s reason) on failure
   std::string summary;           // the law's summary line, if it has one
   std::string reach;             // LawRun::reach_summary(): how far the lengths went
+  std::map<std::string, double> maxima;  // the run's tallies (LawRun::note_max), for the summary
   std::optional<Witness> witness;
   std::string replay_params;     // the RC_PARAMS value that replays the minimal case
   uint64_t seed = 0;

@@ -57,10 +57,13 @@ void check_tiles(LawRun& run) {
   const Problem problem = draw_problem(spec, kernel.dtype);
   const KernelOptions options = draw_tiles(spec.shape);
   const OracleRows sampled = oracle_sampled(problem);  // every row of a short case
-  const KernelResult got = select_rows(run_kernel(kernel, problem, options), spec.shape, sampled.rows);
-  const KernelResult ref = select_rows(run_kernel(dense, problem), spec.shape, sampled.rows);
+  const KernelResult full = run_kernel(kernel, problem, options);
   const oracle::OracleResult& exact = sampled.exact;
-  const oracle::KernelCheck check = oracle::check_kernel(kernel, problem, exact, got);
+  // check_kernel picks the rows `exact` holds out of the whole result; the comparison with
+  // dense below reads the sampled rows, compacted in the same order.
+  const oracle::KernelCheck check = oracle::check_kernel(kernel, problem, exact, full);
+  const KernelResult got = select_rows(full, spec.shape, sampled.rows);
+  const KernelResult ref = select_rows(run_kernel(dense, problem), spec.shape, sampled.rows);
   const oracle::ErrorBound bound_k = oracle::a_priori_bound(problem, exact, kernel.error, kernel.dtype);
   const oracle::ErrorBound bound_d = oracle::a_priori_bound(problem, exact, dense.error, kernel.dtype);
   Agreement o = agreement(got.o, ref.o, bound_k.output, bound_d.output);

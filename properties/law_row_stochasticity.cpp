@@ -117,10 +117,11 @@ void check_convex_hull(LawRun& run) {
     if (row.visible_count == 0) continue;
     const int64_t flat = r.checked.rows[n];
     const int64_t kvh = kv_head_for(s, row.head);
+    const std::vector<uint8_t> visible = visible_keys(r.problem, flat);
     for (int64_t c = 0; c < s.value_dim; ++c) {
       double lo = INFINITY, hi = -INFINITY;
       for (int64_t j = 0; j < s.kv_len; ++j) {
-        if (!row.visible[j]) continue;
+        if (!visible[j]) continue;
         const double v = r.problem.v[v_offset(s, row.batch, kvh, j) + c];
         lo = std::min(lo, v);
         hi = std::max(hi, v);

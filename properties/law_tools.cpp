@@ -12,9 +12,9 @@
 
 namespace attncheck::properties {
 
-oracle::OracleResult oracle_rows(const Problem& problem, const std::vector<int64_t>& rows) {
+oracle::OracleResult oracle_rows(const Problem& problem, const std::vector<int64_t>& rows, bool per_key) {
   oracle::OracleOptions options;
-  options.keep_intermediates = false;
+  options.keep_intermediates = per_key;
   options.rows = rows;
   return oracle::forward(problem, options);
 }

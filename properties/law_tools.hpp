@@ -17,7 +17,10 @@ namespace attncheck::properties {
 
 // The oracle at its default precision, keeping only what the bounds need: every row, or only
 // `rows` (flat, in that order) when given.
-oracle::OracleResult oracle_rows(const Problem& problem, const std::vector<int64_t>& rows = {});
+// `per_key`: also each row's per-key vectors (visible, ..., weights), which the oracle keeps
+// only when asked (the laws that read the exact weights ask).
+oracle::OracleResult oracle_rows(const Problem& problem, const std::vector<int64_t>& rows = {},
+                                 bool per_key = false);
 
 // The rows a law checks against the oracle. Every row while the oracle's work
 // rows * kv_len * (head_dim + value_dim) stays within kAllRowsWork (every short case); beyond
@@ -39,8 +42,9 @@ OracleRows oracle_on(const Problem& problem, std::vector<int64_t> rows);
 // oracle_on(problem, rows_to_check(problem, min_rows)).
 OracleRows oracle_sampled(const Problem& problem, int64_t min_rows = 2);
 
-// The rows `rows` of a kernel's result (O and LSE), in that order: what check_kernel() compares
-// with an OracleResult of those rows.
+// The rows `rows` of a kernel's result (O and LSE), in that order, for element-wise comparisons
+// with the bounds of an OracleResult of those rows. (check_kernel() takes the whole result and
+// picks those rows itself.)
 KernelResult select_rows(const KernelResult& result, const AttentionShape& shape, const std::vector<int64_t>& rows);
 
 // The kernel's forward entry point, or its decode entry point (cache capacity 0 means

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
+#include "attncheck/formats/law_results.hpp"
 #include "attncheck/registry.hpp"
 #include "attncheck/testing/test_program.hpp"
 #include "env_knobs.hpp"
@@ -20,6 +23,27 @@ namespace {
 std::string g_program = "properties_tests";
 
 class LawTest : public ::testing::Test {
+ private:
+  // ATTNCHECK_RESULTS_DIR: this test's result for `attncheck summary` (formats/law_results.hpp).
+  // A result that cannot be written fails the test: a summary missing it would under-report.
+  void write_result(const std::string& dir, const LawOutcome& outcome) {
+    formats::LawResult r{.law = law_.id(),
+                         .kernel = kernel_.name,
+                         .passed = outcome.passed,
+                         .cases = outcome.checked,
+                         .seed = outcome.seed,
+                         .summary = outcome.summary,
+                         .reach = outcome.reach,
+                         .replay = outcome.replay_params,
+                         .maxima = outcome.maxima};
+    try {
+      std::filesystem::create_directories(dir);
+      formats::write_law_result(dir, r);
+    } catch (const std::exception& e) {
+      FAIL() << formats::kResultsDirVariable << "=" << dir << ": cannot write this test's result: " << e.what();
+    }
+  }
+
  public:
   LawTest(const Law& law, const KernelInfo& kernel) : law_(law), kernel_(kernel) {}
 
@@ -33,6 +57,9 @@ class LawTest : public ::testing::Test {
     if (!outcome.summary.empty()) std::printf("  %s\n", outcome.summary.c_str());
     if (!outcome.reach.empty()) std::printf("  %s %s\n", kernel_.name.c_str(), outcome.reach.c_str());
     std::fflush(stdout);
+    if (const char* dir = std::getenv(formats::kResultsDirVariable); dir != nullptr && *dir != '\0') {
+      write_result(dir, outcome);
+    }
     if (!outcome.passed) FAIL() << report_failure(law_, kernel_, outcome, g_program);
   }
 

@@ -11,11 +11,15 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "attncheck/cli/commands.hpp"
+#include "attncheck/formats/atomic_write.hpp"
+#include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/kernel_check.hpp"
 #include "attncheck/golden/published.hpp"
 #include "attncheck/golden/regen.hpp"
@@ -34,7 +38,26 @@ using namespace golden;  // this command is the golden library's front end
 struct GoldenArgs {
   std::string dir = ATTNCHECK_DEFAULT_GOLDEN_DIR;
   bool all = false;
+  std::optional<std::string> json;  // check --json PATH
 };
+
+// --json PATH must name a file in an existing directory; checked before the work starts.
+void require_writable_target(const std::optional<std::string>& json) {
+  if (!json) return;
+  std::error_code error;
+  if (json->empty() || fs::is_directory(*json, error) || !fs::is_directory(fs::absolute(*json).parent_path(), error)) {
+    throw std::invalid_argument("--json " + *json + ": not a file in an existing directory");
+  }
+}
+
+void write_json(const std::string& path, const formats::OrderedJson& doc) {
+  try {
+    formats::write_file_atomically(path, formats::results_text(doc));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("--json " + path + ": " + e.what());
+  }
+  std::printf("results JSON written to %s\n", path.c_str());
+}
 
 // verify, errata and check read --dir; a path that is not a directory is bad input (exit 2),
 // never an empty golden set that "agrees" with the oracle because nothing was read. An empty
@@ -150,54 +173,34 @@ void run_errata(const GoldenArgs& args) {
   }
 }
 
-// What golden check did with one kernel: the traces it ran on, and why it skipped the others.
-struct KernelTally {
-  int runs = 0, passed = 0, failed = 0;
-  std::map<std::string, int> skips;  // reason -> count
-};
-
 void run_check(const GoldenArgs& args) {
   require_directory(args.dir);
+  require_writable_target(args.json);
   const std::vector<const KernelInfo*> kernels = selected_kernels();
-  std::map<std::string, KernelTally> tally;
-  for (const KernelInfo* k : kernels) tally[k->name] = {};
+  const GoldenCheckReport report = check_golden_traces((fs::path(args.dir) / "traces").string(), kernels);
   int passed = 0, failed = 0, skipped = 0;
-  const fs::path traces_dir = fs::path(args.dir) / "traces";
-  const auto files = golden_json_files(traces_dir);
-  for (const fs::path& path : files) {
-    const GoldenTrace trace = read_trace_file(path.string());
-    for (const KernelTraceCheck& r : check_kernels_on_trace(trace, kernels)) {
-      KernelTally& t = tally[r.kernel];
-      if (!r.ran()) {
-        ++skipped;
-        ++t.skips[r.skipped];
-        if (args.all) std::printf("%s\n", format_kernel_trace_check(r).c_str());
-        continue;
-      }
-      ++t.runs;
-      (r.passed() ? passed : failed) += 1;
-      (r.passed() ? t.passed : t.failed) += 1;
-      std::printf("%s\n", format_kernel_trace_check(r).c_str());
+  for (const KernelTraceCheck& r : report.runs) {
+    if (!r.ran()) {
+      ++skipped;
+      if (args.all) std::printf("%s\n", format_kernel_trace_check(r).c_str());
+      continue;
     }
+    (r.passed() ? passed : failed) += 1;
+    std::printf("%s\n", format_kernel_trace_check(r).c_str());
   }
   // Per kernel: what it was checked on and why it was not checked on the rest, so a filter that
   // selects a kernel only some traces apply to is a pass that says what it covered.
-  std::printf("\nper kernel (forward and decode runs):\n");
-  bool unchecked = false;
-  for (const auto& [name, t] : tally) {
-    std::printf("  %-24s %d runs: %d passed, %d failed", name.c_str(), t.runs, t.passed, t.failed);
-    for (const auto& [reason, count] : t.skips) std::printf("; %d skipped (%s)", count, reason.c_str());
-    std::printf("\n");
-    unchecked = unchecked || t.runs == 0;
+  std::printf("\nper kernel (forward and decode runs):\n%s", report.summary.render().c_str());
+  for (const oracle::KernelSummary& k : report.summary.rows()) {
+    for (const auto& [reason, count] : k.skip_reasons) {
+      std::printf("  %s skipped %lld: %s\n", k.kernel.c_str(), static_cast<long long>(count), reason.c_str());
+    }
   }
-  std::printf("golden check: %zu traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",
-              files.size(), kernels.size(), passed, failed, skipped);
-  for (const auto& [name, t] : tally) {
-    if (t.runs == 0) std::printf("FAILED: kernel %s was checked on no trace (reasons above)\n", name.c_str());
-  }
-  if (failed > 0) std::printf("FAILED: %d kernel runs failed (FAIL lines above)\n", failed);
-  if (files.empty()) std::printf("FAILED: no traces in %s: nothing was checked\n", traces_dir.c_str());
-  if (failed > 0 || unchecked || files.empty()) throw ExitCode{kExitCheckFailed};
+  std::printf("golden check: %d traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",
+              report.traces, kernels.size(), passed, failed, skipped);
+  for (const std::string& failure : report.failures) std::printf("FAILED: %s\n", failure.c_str());
+  if (args.json) write_json(*args.json, golden_check_json(report, kernels));
+  if (!report.passed()) throw ExitCode{kExitCheckFailed};
 }
 
 }  // namespace
@@ -227,6 +230,8 @@ void add_golden_command(CLI::App& app) {
   {
     auto [cmd, args] = add("check", "check every selected kernel against every trace it supports");
     cmd->add_flag("--all", args->all, "also list the skipped (unsupported) pairs");
+    cmd->add_option("--json", args->json,
+                    "also write the results as JSON to this file (docs/file-formats.md, \"Results JSON\")");
     cmd->callback([args] { run_check(*args); });
   }
 }

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   add_trace_command(app);
   add_golden_command(app);
   add_exp_accuracy_command(app);
+  add_summary_command(app);
   // After every command is added: it gives each of them the global options.
   return run_cli(app, argc, argv);
 }

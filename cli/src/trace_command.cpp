@@ -10,6 +10,7 @@
 // starts (exit 2); and a run longer than a second shows its progress on a terminal.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -18,13 +19,16 @@
 
 #include "attncheck/cli/commands.hpp"
 #include "attncheck/formats/decimal_text.hpp"
+#include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/problem_file.hpp"
+#include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/canonical.hpp"
 #include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
 #include "attncheck/oracle/memory_estimate.hpp"
 #include "attncheck/oracle/progress.hpp"
 #include "attncheck/oracle/row_selection.hpp"
+#include "attncheck/oracle/summary_table.hpp"
 #include "attncheck/registry.hpp"
 
 namespace attncheck::cli {
@@ -39,6 +43,9 @@ struct TraceArgs {
   bool no_kernels = false;
   std::optional<std::string> rows;          // --rows SPEC; none: every row
   std::optional<std::string> memory_limit;  // --oracle-memory-limit SIZE; none: the environment or the default
+  std::optional<std::string> json;          // --json PATH
+  int64_t ledger_rows = oracle::LedgerOptions{}.max_rows;
+  int64_t ledger_columns = oracle::LedgerOptions{}.max_columns;
 };
 
 constexpr const char* kMemoryLimitVariable = "ATTNCHECK_ORACLE_MEMORY_LIMIT";
@@ -68,12 +75,14 @@ oracle::OracleResult run_with_progress(const oracle::OracleProblem& problem, ora
 }
 
 // Runs every selected kernel that can run the problem and says why each other one was
-// skipped. Returns false, after saying why, when a kernel exceeded its bound, threw, or when
-// none ran: a trace that checked no kernel is not a pass.
+// skipped; ends with the per-kernel summary table. Returns false, after saying why, when a
+// kernel exceeded its bound or threw, or when nothing was checked: no kernel ran, or every
+// output of those that ran read a non-finite input (so none was judged).
 bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact, const oracle::OracleOptions& options,
-                   const std::vector<const KernelInfo*>& kernels) {
-  std::vector<std::string> failures;
-  int ran = 0;
+                   const std::vector<const KernelInfo*>& kernels, formats::TraceResults& results,
+                   oracle::SummaryTable& table) {
+  std::vector<std::string>& failures = results.failures;
+  int judged = 0;
   std::printf("Kernels (%s storage):\n", std::string(dtype_name(file.problem.dtype)).c_str());
   // The bound is derived for the stored inputs; with exact-decimal inputs the kernels see the
   // rounded values, so they are judged against the oracle of the stored values.
@@ -86,30 +95,37 @@ bool check_kernels(const ProblemFile& file, const oracle::OracleResult& exact, c
   }
   const oracle::OracleResult& reference = file.exact_decimal_inputs ? stored : exact;
   for (const KernelInfo* kernel : kernels) {
-    const oracle::KernelRunCheck run = oracle::run_and_check(*kernel, file.problem, reference);
+    table.declare(kernel->name);
+    oracle::KernelRunCheck run = oracle::run_and_check(*kernel, file.problem, reference);
+    table.add(kernel->name, run);
     if (!run.ran()) {
       std::printf("  %-24s skipped: %s\n", kernel->name.c_str(), run.skipped.c_str());
-      continue;
-    }
-    ++ran;
-    if (!run.error.empty()) {  // the other kernels still run
+    } else if (!run.error.empty()) {  // the other kernels still run
+      ++judged;
       std::printf("  %-24s FAIL: threw: %s\n", kernel->name.c_str(), run.error.c_str());
       failures.push_back("kernel " + kernel->name + " threw: " + run.error);
-      continue;
+    } else {
+      std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(run.check).c_str());
+      std::printf("    O =");
+      for (size_t i = 0; i < run.got.o.size() && i < 16; ++i) {
+        std::printf(" %s", formats::float_to_decimal(run.got.o[i]).c_str());
+      }
+      std::printf(run.got.o.size() > 16 ? " ...\n" : "\n");
+      if (run.check.judged() == 0) {
+        std::printf("    not judged: every output read a non-finite input (docs/semantics.md)\n");
+      } else {
+        ++judged;
+        if (!run.check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
+      }
     }
-    std::printf("  %-24s %s\n", kernel->name.c_str(), oracle::format_kernel_check(run.check).c_str());
-    std::printf("    O =");
-    for (size_t i = 0; i < run.got.o.size() && i < 16; ++i) {
-      std::printf(" %s", formats::float_to_decimal(run.got.o[i]).c_str());
-    }
-    std::printf(run.got.o.size() > 16 ? " ...\n" : "\n");
-    if (!run.check.passed()) failures.push_back("kernel " + kernel->name + " exceeded its a-priori error bound");
+    run.got = {};  // the JSON results keep the check, not the kernel's outputs
+    results.kernels.emplace_back(kernel, std::move(run));
   }
-  if (ran == 0) {
-    std::printf("\nFAILED: nothing was checked: none of the %zu selected kernels can run this problem "
-                "(reasons above); select one with --kernel, or pass --no-kernels for the ledger only\n",
-                kernels.size());
-    return false;
+  if (!kernels.empty()) std::printf("\nSummary:\n%s", table.render().c_str());
+  if (judged == 0) {
+    failures.push_back("nothing was checked: of the " + std::to_string(kernels.size()) +
+                       " selected kernels none could run this problem, or every output read a non-finite input "
+                       "(reasons above); select a kernel with --kernel, or pass --no-kernels for the ledger only");
   }
   if (!failures.empty()) {
     std::printf("\n");
@@ -137,11 +153,37 @@ std::vector<int64_t> rows_selected(const oracle::RowSpec& spec, const AttentionS
   }
 }
 
+// --json PATH: the results as JSON (formats/results_json.hpp), written atomically; a path that
+// cannot be written is reported after the text output, as bad input naming the option.
+void write_results(const std::string& path, const ProblemFile& file, const std::string& source,
+                   const oracle::OracleResult& exact, formats::TraceResults results, const oracle::SummaryTable* table,
+                   bool passed) {
+  results.source = source.empty() ? file.name : source;
+  results.problem = &file.problem;
+  results.exact = &exact;
+  results.summary = table;
+  results.passed = passed;
+  try {
+    formats::write_file_atomically(path, formats::results_text(formats::trace_results_json(results)));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("--json " + path + ": " + e.what());
+  }
+  std::printf("results JSON written to %s\n", path.c_str());
+}
+
 void run_trace(const TraceArgs& args) {
   // The flags first: a bad --rows or limit is reported before a large file is read.
   const std::optional<oracle::RowSpec> row_spec =
       args.rows ? std::optional<oracle::RowSpec>(parse_rows(*args.rows)) : std::nullopt;
   const double limit = memory_limit(args);
+  if (args.json) {  // before the work, so a typo in the path does not cost a long run
+    const std::filesystem::path parent = std::filesystem::absolute(*args.json).parent_path();
+    std::error_code error;
+    if (args.json->empty() || std::filesystem::is_directory(*args.json, error) ||
+        !std::filesystem::is_directory(parent, error)) {
+      throw std::invalid_argument("--json " + *args.json + ": not a file in an existing directory");
+    }
+  }
   ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
   if (!file.exact_decimal_inputs) {
     // The decimal text of every value serves only the exact-decimal oracle; for a long problem
@@ -153,7 +195,7 @@ void run_trace(const TraceArgs& args) {
   const AttentionShape& shape = file.problem.spec.shape;
   // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.
   const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();
-  const oracle::LedgerOptions ledger{.digits = args.digits};
+  const oracle::LedgerOptions ledger{.digits = args.digits, .max_rows = args.ledger_rows, .max_columns = args.ledger_columns};
   oracle::OracleOptions options;
   options.precision_bits = args.precision;
   if (row_spec) options.rows = rows_selected(*row_spec, shape);
@@ -199,8 +241,15 @@ void run_trace(const TraceArgs& args) {
   const std::string scale_text = formats::scale_ledger_text(file, args.digits);
   oracle::print_ledger(std::cout, exact, scale_text, ledger);
   std::cout.flush();
-  if (args.no_kernels) return;
-  if (!check_kernels(file, exact, options, kernels)) throw ExitCode{kExitCheckFailed};
+  if (args.no_kernels) {
+    if (args.json) write_results(*args.json, file, args.file, exact, {}, nullptr, true);
+    return;
+  }
+  formats::TraceResults results;
+  oracle::SummaryTable table;
+  const bool passed = check_kernels(file, exact, options, kernels, results, table);
+  if (args.json) write_results(*args.json, file, args.file, exact, std::move(results), &table, passed);
+  if (!passed) throw ExitCode{kExitCheckFailed};
 }
 
 }  // namespace
@@ -219,6 +268,13 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("--oracle-memory-limit", args->memory_limit,
                   "refuse (exit 2) a problem whose oracle would need more than SIZE (4G, 512MiB; default: "
                   "ATTNCHECK_ORACLE_MEMORY_LIMIT, else 2GiB)");
+  cmd->add_option("--json", args->json,
+                  "also write the results as JSON to this file (docs/file-formats.md, \"Results JSON\"): the oracle's "
+                  "O and LSE of the rows checked, each kernel's metrics, bound verdict and worst elements, the summary");
+  cmd->add_option("--ledger-rows", args->ledger_rows, "rows per (batch, head) the ledger prints")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  cmd->add_option("--ledger-columns", args->ledger_columns, "keys the ledger's per-key tables print")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->callback([args] { run_trace(*args); });
 }
 

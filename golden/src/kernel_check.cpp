@@ -1,8 +1,11 @@
 #include "attncheck/golden/kernel_check.hpp"
 
+#include <filesystem>
 #include <map>
 #include <optional>
 
+#include "attncheck/formats/results_json.hpp"
+#include "attncheck/golden/regen.hpp"
 
 namespace attncheck::golden {
 
@@ -49,6 +52,7 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
       result.trace = trace.spec.name;
       result.kernel = kernel->name;
       result.entry = "forward";
+      result.shape = trace.spec.problem.problem.spec.shape;
       result.skipped = "decode only, and the trace is not a decode step";
       out.push_back(std::move(result));
     }
@@ -57,6 +61,7 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
       result.trace = trace.spec.name;
       result.kernel = kernel->name;
       result.entry = entry;
+      result.shape = trace.spec.problem.problem.spec.shape;
       if (!problems.count(kernel->dtype)) problems[kernel->dtype] = problem_in(trace.spec.problem, kernel->dtype);
       const std::optional<Problem>& problem = problems[kernel->dtype];
       const bool decode = entry == "decode";
@@ -82,6 +87,66 @@ std::string format_kernel_trace_check(const KernelTraceCheck& r) {
   if (!r.ran()) return "skip " + what + ": " + r.skipped;
   if (!r.error.empty()) return "FAIL " + what + ": threw: " + r.error;
   return std::string(r.passed() ? "PASS " : "FAIL ") + what + ": " + oracle::format_kernel_check(r.check);
+}
+
+GoldenCheckReport check_golden_traces(const std::string& traces_dir, const std::vector<const KernelInfo*>& kernels) {
+  GoldenCheckReport report;
+  report.traces_dir = traces_dir;
+  for (const KernelInfo* k : kernels) report.summary.declare(k->name);
+  const std::vector<std::filesystem::path> files = golden_json_files(traces_dir);
+  report.traces = static_cast<int>(files.size());
+  int failed = 0;
+  for (const std::filesystem::path& path : files) {
+    const GoldenTrace trace = read_trace_file(path.string());
+    for (KernelTraceCheck& r : check_kernels_on_trace(trace, kernels)) {
+      if (!r.ran()) {
+        report.summary.add_skipped(r.kernel, r.skipped);
+      } else if (!r.error.empty()) {
+        report.summary.add_error(r.kernel);
+      } else {
+        report.summary.add_check(r.kernel, r.check);
+      }
+      failed += r.passed() ? 0 : 1;
+      report.runs.push_back(std::move(r));
+    }
+  }
+  for (const std::string& name : report.summary.checked_nothing()) {
+    report.failures.push_back("kernel " + name + " was checked on no trace (reasons above)");
+  }
+  if (failed > 0) report.failures.push_back(std::to_string(failed) + " kernel runs failed (FAIL lines above)");
+  if (files.empty()) report.failures.push_back("no traces in " + traces_dir + ": nothing was checked");
+  return report;
+}
+
+formats::OrderedJson golden_check_json(const GoldenCheckReport& report, const std::vector<const KernelInfo*>& kernels) {
+  using formats::OrderedJson;
+  OrderedJson runs = OrderedJson::array();
+  for (const KernelTraceCheck& r : report.runs) {
+    const KernelInfo* kernel = nullptr;
+    for (const KernelInfo* k : kernels) {
+      if (k->name == r.kernel) kernel = k;
+    }
+    if (kernel == nullptr) continue;  // every run is of a selected kernel
+    oracle::KernelRunCheck run;
+    run.skipped = r.skipped;
+    run.error = r.error;
+    run.check = r.check;
+    // Trace problems are small; the shape locates the worst element.
+    OrderedJson j = formats::kernel_run_json(*kernel, run, r.shape);
+    OrderedJson out{{"trace", r.trace}, {"entry", r.entry}};
+    for (auto it = j.begin(); it != j.end(); ++it) out[it.key()] = it.value();
+    runs.push_back(out);
+  }
+  OrderedJson doc;
+  doc["format"] = "attncheck-golden-check-results";
+  doc["version"] = formats::kResultsJsonVersion;
+  doc["traces_dir"] = report.traces_dir;
+  doc["traces"] = report.traces;
+  doc["runs"] = runs;
+  doc["summary"] = formats::summary_json(report.summary);
+  doc["verdict"] = report.passed() ? "pass" : "fail";
+  doc["failures"] = report.failures;
+  return doc;
 }
 
 }  // namespace attncheck::golden

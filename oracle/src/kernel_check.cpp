@@ -19,7 +19,9 @@ KernelCheck check_kernel(const KernelInfo& kernel, const Problem& problem, const
   // The kernel's values of the rows the oracle computed, in its order (all rows: the identity).
   std::vector<float> o, lse;
   o.reserve(exact.rows.size() * static_cast<size_t>(s.value_dim));
+  c.rows.reserve(exact.rows.size());
   for (const RowTrace& row : exact.rows) {
+    c.rows.push_back(flat_row(s, row.batch, row.head, row.query));
     const int64_t offset = o_offset(s, row.batch, row.head, row.query);
     if (offset + s.value_dim > static_cast<int64_t>(got.o.size())) throw std::invalid_argument("check_kernel: output too short");
     o.insert(o.end(), got.o.begin() + offset, got.o.begin() + offset + s.value_dim);

@@ -28,5 +28,6 @@ void add_kernels_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_golden_command(CLI::App& app);  // golden_command.cpp
 void add_exp_accuracy_command(CLI::App& app);
+void add_summary_command(CLI::App& app);  // summary_command.cpp: a property run's results
 
 }  // namespace attncheck::cli

@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "attncheck/formats/json_writer.hpp"
+#include "attncheck/oracle/summary_table.hpp"
+
 #include "attncheck/golden/trace.hpp"
 #include "attncheck/kernel.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
@@ -26,6 +29,7 @@ struct KernelTraceCheck {
   std::string entry;   // "forward" or "decode"
   std::string skipped; // why it did not run, or empty
   std::string error;   // an exception from the run (red zone overrun, ...), or empty
+  AttentionShape shape;  // the trace's
   oracle::KernelCheck check;
   bool ran() const { return skipped.empty(); }
   bool passed() const { return !ran() || (error.empty() && check.passed()); }
@@ -39,5 +43,21 @@ std::vector<KernelTraceCheck> check_kernels_on_trace(const GoldenTrace& trace,
 
 // "PASS gqa_bf16 x dense_f32 forward: O max_ulp=... | bound: pass ..." or "skip ...: reason".
 std::string format_kernel_trace_check(const KernelTraceCheck& result);
+
+// `golden check`: every kernel against every trace of a directory's traces/, with the per-kernel
+// summary. It fails when a run failed or threw, when a selected kernel was checked on no trace
+// (every trace skipped it), or when there was no trace: a check that checked nothing is no pass.
+struct GoldenCheckReport {
+  std::string traces_dir;
+  int traces = 0;
+  std::vector<KernelTraceCheck> runs;  // every (trace, kernel, entry), skipped ones included
+  oracle::SummaryTable summary;
+  std::vector<std::string> failures;   // why it failed, one line each; empty when it passed
+  bool passed() const { return failures.empty(); }
+};
+GoldenCheckReport check_golden_traces(const std::string& traces_dir, const std::vector<const KernelInfo*>& kernels);
+
+// The report as JSON (docs/file-formats.md, "Results JSON"): format "attncheck-golden-check-results".
+formats::OrderedJson golden_check_json(const GoldenCheckReport& report, const std::vector<const KernelInfo*>& kernels);
 
 }  // namespace attncheck::golden

@@ -2,7 +2,9 @@
 // Shared by the unit tests, the properties, the golden checks and the CLI.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "attncheck/oracle/error_bound.hpp"
 #include "attncheck/oracle/metrics.hpp"
@@ -17,6 +19,14 @@ struct KernelCheck {
   bool checks_lse = false;  // the kernel declares kLse
   int64_t rows_checked = 0;  // the rows of `exact`: all of the problem's, or a sample
   int64_t rows_total = 0;    // the problem's rows
+  // The flat rows (b * q_heads * q_len + h * q_len + i) checked, in the order of the metrics'
+  // and bounds' element indices: element n of O is column n % value_dim of row rows[n / value_dim].
+  std::vector<int64_t> rows;
+  // Elements judged (O and, when checked, LSE): those no non-finite input reaches. A kernel
+  // whose every element read one was run but not checked.
+  int64_t judged() const {
+    return o_metrics.count - o_metrics.unjudged + (checks_lse ? lse_metrics.count - lse_metrics.unjudged : 0);
+  }
   bool passed() const { return o_bound.passed() && (!checks_lse || lse_bound.passed()); }
 };
 
