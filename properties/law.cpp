@@ -106,6 +106,11 @@ int64_t LawRun::count_of(const std::string& key) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+double LawRun::sum_of(const std::string& key) const {
+  const auto it = sums_.find(key);
+  return it == sums_.end() ? 0.0 : it->second;
+}
+
 CaseCount case_count_for(const Law& law) {
   if (const std::optional<int64_t> soak = soak_setting()) {
     if (*soak == 1) return {law.soak_cases, "ATTNCHECK_SOAK=1 (this law's soak count)"};

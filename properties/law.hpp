@@ -44,14 +44,18 @@ class LawRun {
   // Tallies: the largest value seen under a key, and counters.
   void note_max(const std::string& key, double value);
   void count(const std::string& key, int64_t n = 1) { counts_[key] += n; }
+  // Running sums of real values (a statistic pooled over every case of the run).
+  void add(const std::string& key, double value) { sums_[key] += value; }
   double max_of(const std::string& key) const;
   int64_t count_of(const std::string& key) const;
+  double sum_of(const std::string& key) const;
 
  private:
   const KernelInfo& kernel_;
   std::optional<Witness> witness_;
   std::map<std::string, double> maxima_;
   std::map<std::string, int64_t> counts_;
+  std::map<std::string, double> sums_;
 };
 
 struct Law {
