@@ -44,9 +44,12 @@ class LawRun {
   // Tallies: the largest value seen under a key, and counters.
   void note_max(const std::string& key, double value);
   void count(const std::string& key, int64_t n = 1) { counts_[key] += n; }
+  // Running sums of real values (a statistic pooled over every case of the run).
+  void add(const std::string& key, double value) { sums_[key] += value; }
   double max_of(const std::string& key) const;
   const std::map<std::string, double>& maxima() const { return maxima_; }
   int64_t count_of(const std::string& key) const;
+  double sum_of(const std::string& key) const;
 
   // Reach: the shape of a problem the law drew (draw_problem calls it through note_reach):
   // the largest kv_len, and per key tile (key_tiles(kernel), and 2048 for a kernel with a
@@ -64,6 +67,7 @@ class LawRun {
   std::optional<Witness> witness_;
   std::map<std::string, double> maxima_;
   std::map<std::string, int64_t> counts_;
+  std::map<std::string, double> sums_;
 };
 
 struct Law {

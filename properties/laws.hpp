@@ -15,6 +15,7 @@ std::vector<Law> scaling_variance_laws();       // law_scaling_variance.cpp
 std::vector<Law> accuracy_laws();               // law_accuracy.cpp
 std::vector<Law> algorithm_equivalence_laws();  // law_equivalence_algorithms.cpp: tiles, decode, threads
 std::vector<Law> structural_equivalence_laws(); // law_equivalence_structure.cpp: heads, batches, permutations, shifts, linearity
+std::vector<Law> statistical_accuracy_laws();   // law_statistical_accuracy.cpp: error distribution held to a band
 
 // All of them, in the order above.
 const std::vector<Law>& all_laws();

@@ -51,6 +51,8 @@ enum class Bug {
   row_sum_bias,                 // the row sum is off by a relative 2^-22 (4 units of f32 roundoff)
   exp_ulp_worse,                // the weights' exp is off by up to 16 f32 ULPs (declared: 1)
   lse_without_shift,            // LSE = log(sum exp(s)): overflows past scores of ~88.7; O is right
+  computes_in_f64,              // scores, exp, sums and division in double, rounded once: not f32 arithmetic
+  exp_ulp_worse_but_exact_at_zero,  // as exp_ulp_worse, except exp(0) = 1 exactly, as real fast exps give
 };
 
 namespace detail {
@@ -108,7 +110,10 @@ float effective_scale_of(const AttentionSpec& spec) {
 template <Bug bug>
 float weight_exp(float x) {
   const float y = std::exp(x);
-  if constexpr (bug == Bug::exp_ulp_worse) {
+  if constexpr (bug == Bug::exp_ulp_worse_but_exact_at_zero) {
+    if (x == 0) return 1.0f;  // the row max's weight is exact: one-key rows show nothing
+  }
+  if constexpr (bug == Bug::exp_ulp_worse || bug == Bug::exp_ulp_worse_but_exact_at_zero) {
     uint32_t h = std::bit_cast<uint32_t>(x) * 0x9E3779B1u;
     h ^= h >> 15;
     const int k = static_cast<int>(h % 33u) - 16;
@@ -203,9 +208,63 @@ inline void merge(RowState& into, const RowState& part) {
   into.max = m;
 }
 
+// computes_in_f64: every row in double (scores, max-shifted exp, sums, the division), O and LSE
+// rounded once at the end. More accurate than the f32 arithmetic the kernel declares: its
+// outputs are nearly the oracle's, correctly rounded.
+template <typename T>
+void attend_f64(const AttentionSpec& spec, const void* q_data, const KeyValueLayout& kv, const VisibilityInputs& vis,
+                const AttentionOutputs& out) {
+  const AttentionShape& s = spec.shape;
+  const T* q = static_cast<const T*>(q_data);
+  const double scale = effective_scale(spec);
+  std::vector<double> scores(s.kv_len), acc(s.value_dim);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      const int64_t kvh = kv_head_for(s, h);
+      const T* keys = static_cast<const T*>(kv.k) + (b * s.kv_heads + kvh) * kv.stride_keys * s.head_dim;
+      const T* values = static_cast<const T*>(kv.v) + (b * s.kv_heads + kvh) * kv.stride_keys * s.value_dim;
+      for (int64_t i = 0; i < s.q_len; ++i) {
+        const KeyRange range = visible_key_range(spec, vis, b, i);
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = range.begin; j < range.end; ++j) {
+          if (!key_visible(spec, vis, b, h, i, j)) continue;
+          double dot = 0;
+          for (int64_t d = 0; d < s.head_dim; ++d) {
+            dot += double(load_element(q + q_offset(s, b, h, i) + d)) * load_element(keys + j * s.head_dim + d);
+          }
+          double x = scale * dot;
+          if (spec.has_alibi) x -= double(vis.alibi_slopes[h]) * double(alibi_distance(s, i, j));
+          scores[j] = x;
+          mx = std::max(mx, x);
+        }
+        T* row = static_cast<T*>(out.o) + o_offset(s, b, h, i);
+        if (mx == -std::numeric_limits<double>::infinity()) {
+          for (int64_t c = 0; c < s.value_dim; ++c) store_element(row + c, 0.0f);
+          if (out.lse) out.lse[lse_offset(s, b, h, i)] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        double sum = 0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = range.begin; j < range.end; ++j) {
+          if (!key_visible(spec, vis, b, h, i, j)) continue;
+          const double p = std::exp(scores[j] - mx);
+          sum += p;
+          for (int64_t c = 0; c < s.value_dim; ++c) acc[c] += p * double(load_element(values + j * s.value_dim + c));
+        }
+        for (int64_t c = 0; c < s.value_dim; ++c) store_element(row + c, static_cast<float>(acc[c] / sum));
+        if (out.lse) out.lse[lse_offset(s, b, h, i)] = static_cast<float>(mx + std::log(sum));
+      }
+    }
+  }
+}
+
 template <typename T, Bug bug, int kBlock>
 void attend(const AttentionSpec& spec, const void* q_data, const KeyValueLayout& kv, const VisibilityInputs& vis,
             const AttentionOutputs& out, const KernelOptions& options, bool decode) {
+  if constexpr (bug == Bug::computes_in_f64) {
+    attend_f64<T>(spec, q_data, kv, vis, out);
+    return;
+  }
   const AttentionShape& s = spec.shape;
   const T* q = static_cast<const T*>(q_data);
   T* o = static_cast<T*>(out.o);

@@ -149,9 +149,19 @@ const std::vector<Mutant>& all_mutants() {
                   "Equivalence.AnyTileSizesAgreeWithDenseWithinBound"}});
     m.push_back({make_kernel<float, Bug::exp_ulp_worse, 128>("exp_ulp_worse_k128_f32"),
                  "the weights' exp is off by up to 16 f32 ULPs, varying from key to key, while 1 ULP is declared",
-                 "control_tiled128_f32", {}});
+                 "control_tiled128_f32",
+                 {"Accuracy.ErrorDistributionWithinBandOfDeclaredArithmetic", kBound, "Accuracy.ErrorAtMostTwiceDensePlusEpsilon",
+                  "Accuracy.DecodeWithinAPrioriBound", "Equivalence.AnyTileSizesAgreeWithDenseWithinBound"}});
     m.push_back({make_kernel<float, Bug::row_sum_bias, 256>("row_sum_bias_k256_f32"),
-                 "the row sum is off by a relative 2^-22 (4 units of f32 roundoff)", "control_tiled256_f32", {}});
+                 "the row sum is off by a relative 2^-22 (4 units of f32 roundoff)", "control_tiled256_f32",
+                 {"Accuracy.ErrorDistributionWithinBandOfDeclaredArithmetic"}});
+    m.push_back({make_kernel<float, Bug::computes_in_f64, 0>("computes_in_f64_f32"),
+                 "computes in double (scores, exp, sums, division) while declaring f32 arithmetic: too good",
+                 "control_single_block_f32", {"Accuracy.ErrorDistributionWithinBandOfDeclaredArithmetic"}});
+    m.push_back({make_kernel<float, Bug::exp_ulp_worse_but_exact_at_zero, 128>("exp_ulp_worse_exact_max_k128_f32"),
+                 "the weights' exp is off by up to 16 f32 ULPs, varying from key to key, except exp(0) = 1 exactly, "
+                 "while 1 ULP is declared",
+                 "control_tiled128_f32", {"Accuracy.ErrorDistributionWithinBandOfDeclaredArithmetic"}});
     return m;
   }();
   return mutants;
