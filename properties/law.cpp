@@ -156,6 +156,7 @@ std::string LawRun::reach_gaps() const {
   return "no case crossed an edge of the " + gaps + "-key tile" + (kernel_.key_tile == 0 ? "s (the tile is undeclared)" : "") +
          ": the largest kv_len drawn was " + std::to_string(static_cast<int64_t>(max_of("reach kv_len"))) +
          ", so a bug at the kernel's tile edges could not show. A law that never reached them proves nothing there.";
+}
 
 double LawRun::sum_of(const std::string& key) const {
   const auto it = sums_.find(key);

@@ -184,14 +184,7 @@ void run_trace(const TraceArgs& args) {
       throw std::invalid_argument("--json " + *args.json + ": not a file in an existing directory");
     }
   }
-  ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
-  if (!file.exact_decimal_inputs) {
-    // The decimal text of every value serves only the exact-decimal oracle; for a long problem
-    // it is the largest thing held (a std::string per value).
-    file.q_text = {};
-    file.k_text = {};
-    file.v_text = {};
-  }
+  const ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
   const AttentionShape& shape = file.problem.spec.shape;
   // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.
   const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();

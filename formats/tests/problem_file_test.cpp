@@ -38,6 +38,17 @@ TEST(ProblemFile, ReadsAMinimalFileWithDefaults) {
   EXPECT_EQ(f.problem.v, (std::vector<float>{3, 4, 5, 6}));
 }
 
+// In stored mode the values are what the oracle reads, so the reader keeps no text for q, k, v
+// (a long problem would hold a std::string per value).
+TEST(ProblemFile, StoredInputsKeepValuesNotText) {
+  const ProblemFile f = parse(
+      R"({"dtype": "f32", "shape": {"q_len": 1, "kv_len": 2, "head_dim": 1}, "q": [0.5], "k": [1, 2],
+          "v": [3, 4]})");
+  EXPECT_FALSE(f.exact_decimal_inputs);
+  EXPECT_TRUE(f.q_text.empty() && f.k_text.empty() && f.v_text.empty());
+  EXPECT_EQ(f.problem.k, (std::vector<float>{1, 2}));
+}
+
 TEST(ProblemFile, KeepsDecimalTextAndRoundsStoredValuesOnce) {
   const ProblemFile f = parse(
       R"({"dtype": "f16", "inputs": "exact_decimal", "shape": {"q_len": 1, "kv_len": 1, "head_dim": 1},

@@ -40,7 +40,9 @@ struct ProblemFile {
   std::string name;
   Problem problem;  // values rounded to problem.dtype
   bool exact_decimal_inputs = false;
-  // The decimal text of each value as written, for the exact-decimal oracle.
+  // The decimal text of each value as written, for the exact-decimal oracle. q, k and v keep
+  // theirs only with exact-decimal inputs; in stored mode the reader drops them once rounded
+  // (problem.q/k/v are then the values), which for a long problem halves what reading holds.
   std::vector<std::string> q_text, k_text, v_text, slope_text;
   std::optional<std::string> scale_text;
 };
