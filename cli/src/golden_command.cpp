@@ -35,8 +35,23 @@ namespace {
 namespace fs = std::filesystem;
 using namespace golden;  // this command is the golden library's front end
 
+// The golden directory when --dir is not given: the source tree's golden/ this binary was built
+// from; where that is gone (an installed copy on another machine), the data installed beside the
+// binary (<prefix>/share/attncheck/golden, for <prefix>/bin/attncheck); else the source path,
+// which the missing-directory error then names.
+std::string default_golden_dir() {
+  std::error_code error;
+  if (fs::is_directory(ATTNCHECK_DEFAULT_GOLDEN_DIR, error)) return ATTNCHECK_DEFAULT_GOLDEN_DIR;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "attncheck" / "golden";
+    if (fs::is_directory(installed, error)) return installed.string();
+  }
+  return ATTNCHECK_DEFAULT_GOLDEN_DIR;
+}
+
 struct GoldenArgs {
-  std::string dir = ATTNCHECK_DEFAULT_GOLDEN_DIR;
+  std::string dir = default_golden_dir();
   bool all = false;
   std::optional<std::string> json;  // check --json PATH
 };
