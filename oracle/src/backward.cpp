@@ -1,0 +1,94 @@
+#include "attncheck/oracle/backward.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "attncheck/semantics.hpp"
+
+namespace attncheck::oracle {
+
+namespace {
+
+void require_length(const AttentionSpec& spec, const std::vector<double>& d_out) {
+  if (static_cast<int64_t>(d_out.size()) != o_elements(spec.shape)) {
+    throw std::invalid_argument("oracle::backward: d_out holds " + std::to_string(d_out.size()) +
+                                " values, O has " + std::to_string(o_elements(spec.shape)));
+  }
+}
+
+// The problem's inputs as Reals, whichever form the OracleProblem holds them in.
+std::vector<Real> reals(const std::vector<Real>& exact, const std::vector<float>& stored) {
+  if (!exact.empty()) return exact;
+  return std::vector<Real>(stored.begin(), stored.end());
+}
+
+}  // namespace
+
+Gradients backward(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
+  const AttentionSpec& spec = problem.spec;
+  const AttentionShape& s = spec.shape;
+  require_length(spec, d_out);
+  OracleOptions options;
+  options.precision_bits = precision_bits;
+  options.keep_intermediates = true;  // the weights of every key
+  const OracleResult fwd = forward(problem, options);
+  PrecisionScope scope(precision_bits);
+  const std::vector<Real> q = reals(problem.q, problem.q_stored), k = reals(problem.k, problem.k_stored),
+                          v = reals(problem.v, problem.v_stored);
+  Gradients g;
+  g.spec = spec;
+  g.precision_bits = precision_bits;
+  g.dq.assign(q.size(), Real(0));
+  g.dk.assign(k.size(), Real(0));
+  g.dv.assign(v.size(), Real(0));
+  Real d_dot_o, dp, ds, t;
+  for (const RowTrace& row : fwd.rows) {
+    if (row.visible_count == 0) continue;  // O = 0 by definition: no gradient flows
+    const int64_t kvh = kv_head_for(s, row.head);
+    const int64_t o0 = o_offset(s, row.batch, row.head, row.query);
+    const int64_t q0 = q_offset(s, row.batch, row.head, row.query);
+    d_dot_o = 0;
+    for (int64_t c = 0; c < s.value_dim; ++c) d_dot_o += Real(d_out[o0 + c]) * row.output[c];
+    for (int64_t j = 0; j < s.kv_len; ++j) {
+      if (!row.visible[j]) continue;
+      const Real& p = row.weights[j];
+      const int64_t v0 = v_offset(s, row.batch, kvh, j), k0 = k_offset(s, row.batch, kvh, j);
+      dp = 0;
+      for (int64_t c = 0; c < s.value_dim; ++c) {
+        dp += Real(d_out[o0 + c]) * v[v0 + c];
+        g.dv[v0 + c] += p * Real(d_out[o0 + c]);
+      }
+      ds = p * (dp - d_dot_o);
+      t = problem.scale * ds;
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        g.dq[q0 + d] += t * k[k0 + d];
+        g.dk[k0 + d] += t * q[q0 + d];
+      }
+    }
+  }
+  return g;
+}
+
+Gradients backward(const Problem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
+  require_length(problem.spec, d_out);
+  PrecisionScope scope(precision_bits);
+  return backward(from_problem(problem), d_out, precision_bits);
+}
+
+Real weighted_output_sum(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
+  require_length(problem.spec, d_out);
+  OracleOptions options;
+  options.precision_bits = precision_bits;
+  options.keep_intermediates = false;
+  const OracleResult fwd = forward(problem, options);
+  PrecisionScope scope(precision_bits);
+  const AttentionShape& s = problem.spec.shape;
+  Real sum = 0;
+  for (const RowTrace& row : fwd.rows) {
+    const int64_t o0 = o_offset(s, row.batch, row.head, row.query);
+    for (int64_t c = 0; c < s.value_dim; ++c) sum += Real(d_out[o0 + c]) * row.output[c];
+  }
+  return sum;
+}
+
+}  // namespace attncheck::oracle
