@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "attncheck/cli/commands.hpp"
-#include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/kernel_check.hpp"
 #include "attncheck/golden/published.hpp"
@@ -56,23 +55,6 @@ struct GoldenArgs {
   std::optional<std::string> json;  // check --json PATH
 };
 
-// --json PATH must name a file in an existing directory; checked before the work starts.
-void require_writable_target(const std::optional<std::string>& json) {
-  if (!json) return;
-  std::error_code error;
-  if (json->empty() || fs::is_directory(*json, error) || !fs::is_directory(fs::absolute(*json).parent_path(), error)) {
-    throw std::invalid_argument("--json " + *json + ": not a file in an existing directory");
-  }
-}
-
-void write_json(const std::string& path, const formats::OrderedJson& doc) {
-  try {
-    formats::write_file_atomically(path, formats::results_text(doc));
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("--json " + path + ": " + e.what());
-  }
-  std::printf("results JSON written to %s\n", path.c_str());
-}
 
 // verify, errata and check read --dir; a path that is not a directory is bad input (exit 2),
 // never an empty golden set that "agrees" with the oracle because nothing was read. An empty
@@ -190,7 +172,7 @@ void run_errata(const GoldenArgs& args) {
 
 void run_check(const GoldenArgs& args) {
   require_directory(args.dir);
-  require_writable_target(args.json);
+  if (args.json) formats::require_results_path(*args.json);
   const std::vector<const KernelInfo*> kernels = selected_kernels();
   const GoldenCheckReport report = check_golden_traces((fs::path(args.dir) / "traces").string(), kernels);
   int passed = 0, failed = 0, skipped = 0;
@@ -214,7 +196,10 @@ void run_check(const GoldenArgs& args) {
   std::printf("golden check: %d traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",
               report.traces, kernels.size(), passed, failed, skipped);
   for (const std::string& failure : report.failures) std::printf("FAILED: %s\n", failure.c_str());
-  if (args.json) write_json(*args.json, golden_check_json(report, kernels));
+  if (args.json) {
+    formats::write_results_file(*args.json, golden_check_json(report, kernels));
+    std::printf("results JSON written to %s\n", args.json->c_str());
+  }
   if (!report.passed()) throw ExitCode{kExitCheckFailed};
 }
 

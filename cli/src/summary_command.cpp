@@ -10,7 +10,6 @@
 #include <string>
 
 #include "attncheck/cli/commands.hpp"
-#include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/law_results.hpp"
 #include "attncheck/formats/results_json.hpp"
 
@@ -23,6 +22,7 @@ struct SummaryArgs {
 };
 
 void run_summary(const SummaryArgs& args) {
+  if (args.json) formats::require_results_path(*args.json);
   std::error_code error;
   if (!std::filesystem::is_directory(args.dir, error)) {
     throw formats::InputError(args.dir, "", "not a directory (the ATTNCHECK_RESULTS_DIR of a property run)");
@@ -33,8 +33,7 @@ void run_summary(const SummaryArgs& args) {
   int failed = 0;
   for (const formats::LawResult& r : results) failed += r.passed ? 0 : 1;
   if (args.json) {
-    formats::write_file_atomically(*args.json,
-                                   formats::results_text(formats::law_summary_json(results)));
+    formats::write_results_file(*args.json, formats::law_summary_json(results));
     std::printf("results JSON written to %s\n", args.json->c_str());
   }
   if (results.empty()) {

@@ -10,7 +10,6 @@
 // starts (exit 2); and a run longer than a second shows its progress on a terminal.
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -19,7 +18,6 @@
 
 #include "attncheck/cli/commands.hpp"
 #include "attncheck/formats/decimal_text.hpp"
-#include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/problem_file.hpp"
 #include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/canonical.hpp"
@@ -163,11 +161,7 @@ void write_results(const std::string& path, const ProblemFile& file, const std::
   results.exact = &exact;
   results.summary = table;
   results.passed = passed;
-  try {
-    formats::write_file_atomically(path, formats::results_text(formats::trace_results_json(results)));
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("--json " + path + ": " + e.what());
-  }
+  formats::write_results_file(path, formats::trace_results_json(results));
   std::printf("results JSON written to %s\n", path.c_str());
 }
 
@@ -176,14 +170,7 @@ void run_trace(const TraceArgs& args) {
   const std::optional<oracle::RowSpec> row_spec =
       args.rows ? std::optional<oracle::RowSpec>(parse_rows(*args.rows)) : std::nullopt;
   const double limit = memory_limit(args);
-  if (args.json) {  // before the work, so a typo in the path does not cost a long run
-    const std::filesystem::path parent = std::filesystem::absolute(*args.json).parent_path();
-    std::error_code error;
-    if (args.json->empty() || std::filesystem::is_directory(*args.json, error) ||
-        !std::filesystem::is_directory(parent, error)) {
-      throw std::invalid_argument("--json " + *args.json + ": not a file in an existing directory");
-    }
-  }
+  if (args.json) formats::require_results_path(*args.json);  // before the work
   const ProblemFile file = args.file.empty() ? golden::worked_example() : formats::read_problem_file(args.file);
   const AttentionShape& shape = file.problem.spec.shape;
   // Selected before the oracle runs, so a bad ATTNCHECK_KERNELS stops the command at once.

@@ -1,6 +1,10 @@
 #include "attncheck/formats/results_json.hpp"
 
 #include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+#include "attncheck/formats/atomic_write.hpp"
 
 namespace attncheck::formats {
 
@@ -154,5 +158,21 @@ OrderedJson trace_results_json(const TraceResults& r) {
 }
 
 std::string results_text(const OrderedJson& doc) { return doc.dump(2) + "\n"; }
+
+void require_results_path(const std::string& path) {
+  std::error_code error;
+  if (path.empty() || std::filesystem::is_directory(path, error) ||
+      !std::filesystem::is_directory(std::filesystem::absolute(path).parent_path(), error)) {
+    throw std::invalid_argument("--json " + path + ": not a file in an existing directory");
+  }
+}
+
+void write_results_file(const std::string& path, const OrderedJson& doc) {
+  try {
+    write_file_atomically(path, results_text(doc));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("--json " + path + ": " + e.what());
+  }
+}
 
 }  // namespace attncheck::formats

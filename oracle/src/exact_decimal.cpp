@@ -7,6 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "binary_format.hpp"
+
 namespace attncheck::oracle {
 
 Rational parse_decimal_exact(const std::string& text) {
@@ -58,25 +60,13 @@ Rational parse_decimal_exact(const std::string& text) {
 
 namespace {
 
-// An IEEE binary format: `precision` significand bits, normal exponents in
-// [min_exponent, max_exponent] for values written 1.f x 2^e.
-struct Format {
-  long precision;
-  long min_exponent;
-  long max_exponent;
-};
-constexpr Format kBinary64{53, -1022, 1023};
-constexpr Format kBinary32{24, -126, 127};
-constexpr Format kBinary16{11, -14, 15};
-constexpr Format kBFloat16{8, -126, 127};
-
 // One rounding of the exact rational x to format f. MPFR's mpfr_set_q rounds a rational
 // correctly at any precision, so the only work is choosing that precision: the format's own in
 // the normal range, fewer bits below it (a subnormal keeps precision - (min_exponent - e)
 // bits), which is exactly the IEEE result without a second rounding. Rounding a value already
 // rounded to 128 bits instead (what parse_decimal() gives) lands on a tie for a decimal within
 // 2^-129 of one, and ties-to-even then picks the wrong neighbour.
-double round_rational(const Rational& x, const Format& f) {
+double round_rational(const Rational& x, const BinaryFormat& f) {
   mpq_srcptr q = x.backend().data();
   const int sign = mpq_sgn(q);
   if (sign == 0) return 0.0;
@@ -118,7 +108,7 @@ double round_rational(const Rational& x, const Format& f) {
   return sign < 0 ? -magnitude : magnitude;
 }
 
-double round_decimal(const std::string& text, const Format& f) {
+double round_decimal(const std::string& text, const BinaryFormat& f) {
   const double value = round_rational(parse_decimal_exact(text), f);
   // The rational 0 has no sign; the decimal "-0" (or "-0.0e5") is IEEE -0.
   if (value == 0 && !text.empty() && text[0] == '-') return -0.0;

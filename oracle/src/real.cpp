@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "binary_format.hpp"
+
 namespace attncheck::oracle {
 namespace {
 
@@ -16,22 +18,10 @@ unsigned digits10_for_bits(unsigned bits) {
   return d;
 }
 
-// An IEEE binary format: `precision` significand bits, normal exponents in
-// [min_exponent, max_exponent] for values written 1.f x 2^e.
-struct Format {
-  int precision;
-  int min_exponent;
-  int max_exponent;
-};
-constexpr Format kBinary64{53, -1022, 1023};
-constexpr Format kBinary32{24, -126, 127};
-constexpr Format kBinary16{11, -14, 15};
-constexpr Format kBFloat16{8, -126, 127};
-
 // Rounds x to the format in one step and returns the result as a double (every value of
 // these formats is a double). Near the subnormal range the precision left is
 // precision - (min_exponent - e) bits; MPFR's round-to-nearest is ties-to-even.
-double round_to_format(const Real& x, const Format& f) {
+double round_to_format(const Real& x, const BinaryFormat& f) {
   mpfr_srcptr src = x.backend().data();
   if (mpfr_nan_p(src)) return std::numeric_limits<double>::quiet_NaN();
   if (mpfr_inf_p(src)) return mpfr_signbit(src) ? -INFINITY : INFINITY;

@@ -47,4 +47,10 @@ OrderedJson trace_results_json(const TraceResults& results);
 // The document's text: two-space indentation, ending in a newline.
 std::string results_text(const OrderedJson& doc);
 
+// A --json PATH must name a file in an existing directory; the commands check it before their
+// work, so a typo does not cost a long run. Throws std::invalid_argument naming the option.
+void require_results_path(const std::string& path);
+// Writes the document to path atomically; a failure throws std::invalid_argument naming it.
+void write_results_file(const std::string& path, const OrderedJson& doc);
+
 }  // namespace attncheck::formats
