@@ -40,10 +40,14 @@ void validate(const Problem& problem) {
   require_representable("q", problem.q, problem.dtype);
   require_representable("k", problem.k, problem.dtype);
   require_representable("v", problem.v, problem.dtype);
+  if (problem.has_d_out()) {
+    require_size("do", problem.d_out.size(), o_elements(s));
+    require_representable("do", problem.d_out, problem.dtype);
+  }
 }
 
 void round_inputs_to_dtype(Problem& problem) {
-  for (auto* tensor : {&problem.q, &problem.k, &problem.v}) {
+  for (auto* tensor : {&problem.q, &problem.k, &problem.v, &problem.d_out}) {
     for (float& x : *tensor) x = round_to_dtype(problem.dtype, x);
   }
 }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "attncheck/storage.hpp"
+
 namespace attncheck {
 
 uint64_t SplitMix64::next() {
@@ -47,6 +49,17 @@ Problem make_random_problem(const AttentionSpec& spec, DType dtype, uint64_t see
     }
   }
   return p;
+}
+
+}  // namespace attncheck
+
+namespace attncheck {
+
+void add_random_d_out(Problem& problem, uint64_t seed) {
+  // A stream of its own: dO must not shift when the problem's other draws change.
+  SplitMix64 rng(seed ^ 0x64d0'9a7b'1c3e'5f21ull);
+  problem.d_out.resize(o_elements(problem.spec.shape));
+  for (float& x : problem.d_out) x = round_to_dtype(problem.dtype, static_cast<float>(rng.normal()));
 }
 
 }  // namespace attncheck

@@ -76,8 +76,11 @@ std::string declaration_problem(const KernelInfo& k) {
   if (k.has(kDecode) && k.decode == nullptr) {
     return refused(k, "capabilities", "kDecode is declared but decode is null");
   }
-  if (k.has(kBackward)) {
-    return refused(k, "capabilities", "kBackward is declared but attncheck has no backward entry point yet");
+  if (k.has(kBackward) && k.backward == nullptr) {
+    return refused(k, "capabilities", "kBackward is declared but backward is null");
+  }
+  if (k.backward != nullptr && k.forward == nullptr) {
+    return refused(k, "backward", "a backward entry point needs the forward it differentiates (forward is null)");
   }
   const double ulp = k.error.exp_max_ulp;
   if (!std::isfinite(ulp) || ulp < 0 || ulp > kMaxDeclaredExpUlp) {
@@ -110,6 +113,7 @@ void validate_registration(const KernelInfo& kernel) {
 bool register_kernel(KernelInfo kernel) noexcept {
   try {
     if (kernel.decode != nullptr) kernel.capabilities |= kDecode;
+    if (kernel.backward != nullptr) kernel.capabilities |= kBackward;
     validate_registration(kernel);
     Registry& r = registry();
     std::lock_guard lock(r.mutex);

@@ -94,7 +94,68 @@ class FencedOutputs {
   FencedBuffer lse_;
 };
 
+// One output tensor of the storage dtype: fenced, NaN-prefilled, decoded after the call.
+class FencedTensor {
+ public:
+  FencedTensor(DType dtype, int64_t elements) : dtype_(dtype), elements_(elements), buffer_(elements, dtype_size(dtype)) {
+    StorageBuffer nan_value(dtype, 1);
+    nan_value.set(0, std::numeric_limits<float>::quiet_NaN());
+    for (int64_t i = 0; i < elements; ++i) {
+      std::memcpy(static_cast<std::byte*>(buffer_.data()) + i * dtype_size(dtype), nan_value.data(), dtype_size(dtype));
+    }
+  }
+  void* data() { return buffer_.data(); }
+  std::vector<float> finish(const std::string& what, const std::string& kernel) {
+    buffer_.check(what, kernel);
+    StorageBuffer view(dtype_, elements_);
+    std::memcpy(view.data(), buffer_.data(), elements_ * dtype_size(dtype_));
+    return view.decode();
+  }
+
+ private:
+  DType dtype_;
+  int64_t elements_;
+  FencedBuffer buffer_;
+};
+
 }  // namespace
+
+BackwardResult run_backward(const KernelInfo& kernel, const Problem& problem, const std::vector<float>& o,
+                            const std::vector<float>& lse, const KernelOptions& options) {
+  if (kernel.backward == nullptr) throw std::invalid_argument(kernel.name + " has no backward entry point");
+  if (!problem.has_d_out()) throw std::invalid_argument("run_backward: the problem has no upstream gradient (do)");
+  require_runnable(kernel, problem);
+  validate(options);
+  const AttentionShape& s = problem.spec.shape;
+  if (static_cast<int64_t>(o.size()) != o_elements(s) || static_cast<int64_t>(lse.size()) != lse_elements(s)) {
+    throw std::invalid_argument("run_backward: O or LSE does not match the problem's shape");
+  }
+  const StorageBuffer q = StorageBuffer::encode(kernel.dtype, problem.q);
+  const StorageBuffer k = StorageBuffer::encode(kernel.dtype, problem.k);
+  const StorageBuffer v = StorageBuffer::encode(kernel.dtype, problem.v);
+  const StorageBuffer o_stored = StorageBuffer::encode(kernel.dtype, o);
+  const StorageBuffer d_out = StorageBuffer::encode(kernel.dtype, problem.d_out);
+  FencedTensor dq(kernel.dtype, q_elements(s)), dk(kernel.dtype, k_elements(s)), dv(kernel.dtype, v_elements(s));
+  const BackwardInputs inputs{q.data(), k.data(), v.data(), o_stored.data(), lse.data(), d_out.data(),
+                              problem.visibility()};
+  kernel.backward(problem.spec, inputs, BackwardOutputs{dq.data(), dk.data(), dv.data()}, options);
+  BackwardResult result;
+  result.dq = dq.finish("dQ", kernel.name);
+  result.dk = dk.finish("dK", kernel.name);
+  result.dv = dv.finish("dV", kernel.name);
+  result.o = StorageBuffer::encode(kernel.dtype, o).decode();
+  result.lse = lse;
+  return result;
+}
+
+BackwardResult run_backward_own_forward(const KernelInfo& kernel, const Problem& problem,
+                                        const KernelOptions& options) {
+  if (!kernel.has(kLse)) {
+    throw std::invalid_argument(kernel.name + " writes no LSE (kLse), so its own forward cannot feed its backward");
+  }
+  const KernelResult forward = run_kernel(kernel, problem, options);
+  return run_backward(kernel, problem, forward.o, forward.lse, options);
+}
 
 KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
                         const KernelOptions& options) {

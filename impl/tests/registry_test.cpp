@@ -77,7 +77,7 @@ TEST(Registry, RefusesEveryDeclarationThatWouldMakeAVerdictMeaninglessNamingKern
   expect_refused(k, "kernel 'registry_test_valid_f32': capabilities: kDecode is declared but decode is null");
   k = valid_declaration();
   k.capabilities |= kBackward;
-  expect_refused(k, "kernel 'registry_test_valid_f32': capabilities: kBackward");
+  expect_refused(k, "kernel 'registry_test_valid_f32': capabilities: kBackward is declared but backward is null");
   k = valid_declaration();
   k.capabilities |= 1u << 30;
   expect_refused(k, "kernel 'registry_test_valid_f32': capabilities: unknown bits 0x40000000");

@@ -22,9 +22,8 @@ std::vector<Real> reals(const std::vector<Real>& exact, const std::vector<float>
   return std::vector<Real>(stored.begin(), stored.end());
 }
 
-}  // namespace
-
-Gradients backward(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
+Gradients backward_impl(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits,
+                        bool keep_intermediates) {
   const AttentionSpec& spec = problem.spec;
   const AttentionShape& s = spec.shape;
   require_length(spec, d_out);
@@ -43,12 +42,22 @@ Gradients backward(const OracleProblem& problem, const std::vector<double>& d_ou
   g.dv.assign(v.size(), Real(0));
   Real d_dot_o, dp, ds, t;
   for (const RowTrace& row : fwd.rows) {
+    BackwardRow* kept = nullptr;
+    if (keep_intermediates) {
+      g.rows.push_back(BackwardRow{row.batch, row.head, row.query, {}, {}, Real(0), Real(0)});
+      kept = &g.rows.back();
+    }
     if (row.visible_count == 0) continue;  // O = 0 by definition: no gradient flows
     const int64_t kvh = kv_head_for(s, row.head);
     const int64_t o0 = o_offset(s, row.batch, row.head, row.query);
     const int64_t q0 = q_offset(s, row.batch, row.head, row.query);
     d_dot_o = 0;
     for (int64_t c = 0; c < s.value_dim; ++c) d_dot_o += Real(d_out[o0 + c]) * row.output[c];
+    if (kept != nullptr) {
+      kept->dp.assign(s.kv_len, Real(0));
+      kept->ds.assign(s.kv_len, Real(0));
+      kept->delta = d_dot_o;
+    }
     for (int64_t j = 0; j < s.kv_len; ++j) {
       if (!row.visible[j]) continue;
       const Real& p = row.weights[j];
@@ -59,6 +68,11 @@ Gradients backward(const OracleProblem& problem, const std::vector<double>& d_ou
         g.dv[v0 + c] += p * Real(d_out[o0 + c]);
       }
       ds = p * (dp - d_dot_o);
+      if (kept != nullptr) {
+        kept->dp[j] = dp;
+        kept->ds[j] = ds;
+        kept->delta_from_weights += p * dp;
+      }
       t = problem.scale * ds;
       for (int64_t d = 0; d < s.head_dim; ++d) {
         g.dq[q0 + d] += t * k[k0 + d];
@@ -66,13 +80,36 @@ Gradients backward(const OracleProblem& problem, const std::vector<double>& d_ou
       }
     }
   }
+  if (keep_intermediates) g.forward = fwd;
   return g;
+}
+
+}  // namespace
+
+Gradients backward(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
+  return backward_impl(problem, d_out, precision_bits, false);
 }
 
 Gradients backward(const Problem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
   require_length(problem.spec, d_out);
   PrecisionScope scope(precision_bits);
-  return backward(from_problem(problem), d_out, precision_bits);
+  return backward_impl(from_problem(problem), d_out, precision_bits, false);
+}
+
+Gradients backward(const Problem& problem, const BackwardOptions& options) {
+  if (!problem.has_d_out()) throw std::invalid_argument("oracle::backward: the problem has no upstream gradient (do)");
+  const std::vector<double> d_out(problem.d_out.begin(), problem.d_out.end());
+  require_length(problem.spec, d_out);
+  PrecisionScope scope(options.precision_bits);
+  return backward_impl(from_problem(problem), d_out, options.precision_bits, options.keep_intermediates);
+}
+
+ForwardValues forward_for_backward(const Problem& problem, unsigned precision_bits) {
+  OracleOptions options;
+  options.precision_bits = precision_bits;
+  options.keep_intermediates = false;
+  const OracleResult result = forward(problem, options);
+  return ForwardValues{outputs_in(result, problem.dtype), lse_f32(result)};
 }
 
 Real weighted_output_sum(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {

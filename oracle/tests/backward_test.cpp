@@ -106,3 +106,29 @@ TEST(OracleBackward, UpstreamGradientOfTheWrongLengthIsRefused) {
 
 }  // namespace
 }  // namespace attncheck::oracle
+
+namespace attncheck::oracle {
+namespace {
+
+// The intermediates a ledger prints: D = dO . O agrees with its cross-check sum_j P_j dP_j, and
+// the forward they come from is kept.
+TEST(OracleBackward, KeptIntermediatesHoldDeltaAndItsCrossCheck) {
+  Problem p = gradient_problem();
+  add_random_d_out(p, 5);
+  BackwardOptions options;
+  options.keep_intermediates = true;
+  const Gradients g = backward(p, options);
+  ASSERT_EQ(static_cast<int64_t>(g.rows.size()), lse_elements(p.spec.shape));
+  ASSERT_EQ(g.forward.rows.size(), g.rows.size());
+  int64_t compared = 0;
+  for (const BackwardRow& row : g.rows) {
+    if (row.dp.empty()) continue;
+    EXPECT_LT(static_cast<double>(abs(row.delta - row.delta_from_weights)), 1e-30);
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+  EXPECT_THROW(backward(gradient_problem(), BackwardOptions{}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace attncheck::oracle

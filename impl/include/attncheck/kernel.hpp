@@ -28,6 +28,29 @@ struct AttentionOutputs {
   float* lse = nullptr;
 };
 
+// Tensors handed to a backward kernel (semantics.hpp, "Backward"): the forward's inputs, its
+// outputs O (storage dtype) and LSE (f32, -inf for a row that sees no key), and the upstream
+// gradient dO = dL/dO (storage dtype, laid out as O). O and LSE are what the harness hands over
+// (the oracle's rounded to the storage dtype and f32, or the kernel's own forward: run.hpp);
+// a kernel recomputes P from Q, K and LSE and takes D_i = dO_i . O_i from the O it is given.
+struct BackwardInputs {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const void* o = nullptr;
+  const float* lse = nullptr;
+  const void* d_out = nullptr;
+  VisibilityInputs visibility;
+};
+
+// dQ, dK, dV in the storage dtype, laid out as Q, K and V. dK and dV of a kv head are summed
+// over the query heads of its group. Every element must be written (the harness prefills NaN).
+struct BackwardOutputs {
+  void* dq = nullptr;
+  void* dk = nullptr;
+  void* dv = nullptr;
+};
+
 // Run-time knobs; 0 means "the kernel's tuned default". Kernels must give bit-identical
 // results for every thread count.
 struct KernelOptions {
@@ -64,6 +87,11 @@ using DecodeFn = void (*)(const AttentionSpec& spec, const void* q, const KvCach
                           const VisibilityInputs& visibility, const AttentionOutputs& outputs,
                           const KernelOptions& options);
 
+// The backward pass of `forward` (semantics.hpp, "Backward"): kernels must give bit-identical
+// gradients for every thread count, as for the forward.
+using BackwardFn = void (*)(const AttentionSpec& spec, const BackwardInputs& inputs,
+                            const BackwardOutputs& outputs, const KernelOptions& options);
+
 // Features a kernel declares. A property or test runs a kernel only on specs whose features
 // it declares (see unsupported_feature()).
 enum Capability : uint32_t {
@@ -77,7 +105,8 @@ enum Capability : uint32_t {
   kValueDim = 1u << 7,      // value_dim != head_dim
   kCustomScale = 1u << 8,
   kDecode = 1u << 9,        // has a decode entry point
-  kBackward = 1u << 10,
+  kBackward = 1u << 10,     // has a backward entry point (set by register_kernel when
+                            // KernelInfo::backward is); it runs every feature the forward declares
   kAllForwardFeatures = kCausal | kPadding | kWindow | kBoolMask | kAlibi | kGroupedQuery | kLse |
                         kValueDim | kCustomScale,
 };
@@ -104,6 +133,9 @@ struct KernelInfo {
   std::string algorithm;
   ForwardFn forward = nullptr;
   DecodeFn decode = nullptr;
+  // Optional: the gradients of `forward` (kBackward). It supports exactly the features the
+  // kernel declares for its forward.
+  BackwardFn backward = nullptr;
   // Optional: the exp the kernel computes its weights with (see ExpFn).
   ExpFn exp = nullptr;
   // Keys per tile in the kernel's default configuration (KernelOptions::k_block = 0), or 0 when

@@ -20,6 +20,10 @@ struct Problem {
   std::vector<int32_t> valid_keys;  // [batch] when spec.has_valid_keys
   std::vector<uint8_t> mask;        // see semantics.hpp, when spec.mask != none
   std::vector<float> alibi_slopes;  // [q_heads] when spec.has_alibi
+  // The upstream gradient dO = dL/dO of a backward check, laid out as O and exactly
+  // representable in dtype; empty for a forward-only problem.
+  std::vector<float> d_out;
+  bool has_d_out() const { return !d_out.empty(); }
 
   VisibilityInputs visibility() const {
     return VisibilityInputs{spec.has_valid_keys ? valid_keys.data() : nullptr,
@@ -29,7 +33,7 @@ struct Problem {
 };
 
 // Checks the spec, every tensor's size against it, that the visibility inputs are valid, and
-// that q, k, v hold values exactly representable in dtype (NaN and Inf are allowed: the
+// that q, k, v (and d_out, when present) hold values exactly representable in dtype (NaN and Inf are allowed: the
 // properties plant them in invisible slots). Throws SpecError naming the field.
 void validate(const Problem& problem);
 

@@ -31,4 +31,8 @@ enum class ValueDistribution : uint8_t { normal, uniform };
 Problem make_random_problem(const AttentionSpec& spec, DType dtype, uint64_t seed,
                             ValueDistribution distribution = ValueDistribution::normal);
 
+// Sets problem.d_out to standard normal values rounded to the problem's dtype, from its own
+// stream (the same seed gives the same dO whatever the problem's other values are).
+void add_random_d_out(Problem& problem, uint64_t seed);
+
 }  // namespace attncheck

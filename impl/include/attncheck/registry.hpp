@@ -29,7 +29,7 @@ class RegistrationError : public std::invalid_argument {
 // Throws RegistrationError when `kernel` cannot join the registry as it is now: an empty or
 // unfilterable name (only letters, digits, '_', '.', '-'), a name already registered, no entry
 // point, an unknown dtype or capability bit, kDecode without a decode function, kBackward
-// (no backward entry point exists yet), or ErrorTraits that make the a-priori bound
+// without a backward function, a backward without a forward, or ErrorTraits that make the a-priori bound
 // meaningless (exp_max_ulp not finite, negative, or above kMaxDeclaredExpUlp).
 void validate_registration(const KernelInfo& kernel);
 

@@ -32,4 +32,25 @@ KernelResult run_kernel(const KernelInfo& kernel, const Problem& problem,
 KernelResult run_decode(const KernelInfo& kernel, const Problem& problem, int64_t capacity = 0,
                         const KernelOptions& options = {});
 
+// What a backward kernel returned, and the forward values it was handed.
+struct BackwardResult {
+  std::vector<float> dq, dk, dv;  // laid out as q, k, v; values of the storage dtype
+  std::vector<float> o;           // the O handed to the kernel (storage dtype values)
+  std::vector<float> lse;         // the LSE handed to the kernel (f32, -inf for an empty row)
+};
+
+// Runs a kernel's backward entry point on `problem` (which must carry d_out) with the forward
+// values `o` (storage dtype values, laid out as O) and `lse` (f32) handed to it: dQ, dK, dV are
+// red-zoned and NaN-prefilled as the forward's outputs. Where O and LSE come from is the
+// caller's choice: the oracle's, rounded (oracle::forward_for_backward), or the kernel's own
+// (run_backward_own_forward). Throws as run_kernel, and std::invalid_argument when the kernel
+// has no backward or the problem no d_out.
+BackwardResult run_backward(const KernelInfo& kernel, const Problem& problem, const std::vector<float>& o,
+                            const std::vector<float>& lse, const KernelOptions& options = {});
+
+// The same with O and LSE from the kernel's own forward (run_kernel with the same options):
+// the pair a training step runs. The kernel must declare kLse.
+BackwardResult run_backward_own_forward(const KernelInfo& kernel, const Problem& problem,
+                                        const KernelOptions& options = {});
+
 }  // namespace attncheck

@@ -7,6 +7,18 @@
 //   output  O[b,h,i,c] = sum_j w[b,h,i,j] * V[b,kv_head(h),j,c]
 //
 // A query that sees no key has O = 0 and LSE = -inf (never NaN).
+//
+// Backward. For a loss L with upstream gradient dO = dL/dO (laid out as O), per query row
+// (b,h,i) that sees at least one key, with P = w and g = kv_head(h):
+//   dP[b,h,i,j] = sum_c dO[b,h,i,c] * V[b,g,j,c]
+//   D [b,h,i]   = sum_c dO[b,h,i,c] * O[b,h,i,c]       (= sum_j P[b,h,i,j] dP[b,h,i,j])
+//   dS[b,h,i,j] = P[b,h,i,j] * (dP[b,h,i,j] - D[b,h,i])   (0 for an invisible key)
+//   dQ[b,h,i,d] = scale * sum_j dS[b,h,i,j] * K[b,g,j,d]
+//   dK[b,g,j,d] = scale * sum over the heads h of group g and rows i of dS[b,h,i,j] * Q[b,h,i,d]
+//   dV[b,g,j,c] =         sum over the heads h of group g and rows i of P[b,h,i,j] * dO[b,h,i,c]
+// A row that sees no key contributes nothing (O = 0 there is a definition, not a function of
+// Q, K, V): its dQ is 0 and its dO reaches no gradient. ALiBi slopes, masks and valid lengths
+// get no gradient. A key or value no query sees gets exactly 0.
 #pragma once
 
 #include <cstdint>
