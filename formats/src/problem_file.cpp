@@ -49,7 +49,7 @@ oracle::Real exact_value(const std::string& text) { return oracle::parse_decimal
 const std::vector<std::string>& problem_members() {
   static const std::vector<std::string> members = {
       "name", "dtype", "inputs", "shape", "scale", "causal", "window_left", "window_right", "valid_keys",
-      "mask_kind", "mask", "alibi_slopes", "q", "k", "v", "comment"};
+      "mask_kind", "mask", "alibi_slopes", "q", "k", "v", "do", "comment"};
   return members;
 }
 
@@ -155,8 +155,9 @@ ProblemFile read_problem(const JsonReader& r, const std::vector<std::string>& ex
   read_tensor("q", q_elements(s), file.q_text, p.q);
   read_tensor("k", k_elements(s), file.k_text, p.k);
   read_tensor("v", v_elements(s), file.v_text, p.v);
+  if (r.has("do")) read_tensor("do", o_elements(s), file.do_text, p.d_out);
   if (file.exact_decimal_inputs) {
-    for (const auto* texts : {&file.q_text, &file.k_text, &file.v_text}) {
+    for (const auto* texts : {&file.q_text, &file.k_text, &file.v_text, &file.do_text}) {
       for (const std::string& t : *texts) {
         if (t.find_first_of("0123456789") == std::string::npos) {
           r.at("inputs").fail("exact_decimal inputs must all be finite decimals");
@@ -263,6 +264,7 @@ Json problem_to_json(const Problem& problem, const std::string& name) {
   j["q"] = values_json(problem.q);
   j["k"] = values_json(problem.k);
   j["v"] = values_json(problem.v);
+  if (problem.has_d_out()) j["do"] = values_json(problem.d_out);
   return j;
 }
 
@@ -345,6 +347,9 @@ void append_problem_json(const ProblemFile& file, OrderedJson& out) {
   out["q"] = tensor_json(exact ? file.q_text : texts_of(p.q), {s.batch, s.q_heads, s.q_len, s.head_dim});
   out["k"] = tensor_json(exact ? file.k_text : texts_of(p.k), {s.batch, s.kv_heads, s.kv_len, s.head_dim});
   out["v"] = tensor_json(exact ? file.v_text : texts_of(p.v), {s.batch, s.kv_heads, s.kv_len, s.value_dim});
+  if (p.has_d_out()) {
+    out["do"] = tensor_json(exact ? file.do_text : texts_of(p.d_out), {s.batch, s.q_heads, s.q_len, s.value_dim});
+  }
 }
 
 }  // namespace attncheck::formats

@@ -85,6 +85,31 @@ TEST(ProblemFile, WritesAProblemThatReadsBackIdentically) {
   EXPECT_EQ(back.problem.alibi_slopes, p.alibi_slopes);
 }
 
+// The upstream gradient of a backward check: read, validated and written back like v.
+TEST(ProblemFile, ReadsAndWritesTheUpstreamGradientDo) {
+  const ProblemFile f = parse(
+      R"({"dtype": "f16", "shape": {"q_len": 1, "kv_len": 2, "head_dim": 2}, "q": [1, 2], "k": [1, 0, 0, 1],
+          "v": [3, 4, 5, 6], "do": [0.1, -2]})");
+  EXPECT_EQ(f.problem.d_out, (std::vector<float>{round_to_f16(0.1f), -2.0f}));
+  EXPECT_TRUE(parse(kMinimal).problem.d_out.empty());
+  AttentionSpec spec;
+  spec.shape = {1, 2, 1, 3, 4, 2, 5};
+  Problem p = make_random_problem(spec, DType::bf16, 3);
+  add_random_d_out(p, 4);
+  const ProblemFile back = parse(problem_to_json(p, "with do").dump());
+  EXPECT_EQ(back.problem.d_out, p.d_out);
+  ProblemFile file;
+  file.problem = p;
+  OrderedJson canonical = OrderedJson::object();
+  append_problem_json(file, canonical);
+  EXPECT_EQ(parse(canonical.dump()).problem.d_out, p.d_out);
+  // dO has O's shape [batch, q_heads, q_len, value_dim] and the problem's dtype.
+  expect_error(R"({"shape": {"q_len": 1, "kv_len": 2, "head_dim": 2}, "q": [1, 2], "k": [1, 0, 0, 1],
+                   "v": [3, 4, 5, 6], "do": [1]})", "do");
+  expect_error(R"({"dtype": "f16", "shape": {"q_len": 1, "kv_len": 2, "head_dim": 2}, "q": [1, 2], "k": [1, 0, 0, 1],
+                   "v": [3, 4, 5, 6], "do": [1, 70000]})", "do[1]");
+}
+
 TEST(ProblemFile, NamesTheFieldOfEveryKindOfBadInput) {
   expect_error(R"({"shape": {"q_len": 1, "kv_len": 2, "head_dim": 2}, "q": [1, 2], "k": [1, 0, 0, 1]})", "v");
   expect_error(R"({"shape": {"q_len": 1, "kv_len": 2, "head_dim": 2}, "q": [1, 2, 3], "k": [1, 0, 0, 1], "v": [1, 2, 3, 4]})", "q");

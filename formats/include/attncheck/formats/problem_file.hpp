@@ -7,9 +7,10 @@
 //                "head_dim": 4, "value_dim": 4 },
 //     "scale": 0.5, "causal": true, "window_left": -1, "window_right": -1,
 //     "valid_keys": [..], "mask_kind": "shared" | "per_head", "mask": [..],
-//     "alibi_slopes": [..], "q": [..], "k": [..], "v": [..], "comment": "..." }
+//     "alibi_slopes": [..], "q": [..], "k": [..], "v": [..], "do": [..], "comment": "..." }
 //
-// Tensors are flat or nested arrays in the layout of semantics.hpp. Values are numbers or
+// "do" (optional) is the upstream gradient dO of a backward check, laid out as O, in the
+// problem's dtype like q, k and v. Tensors are flat or nested arrays in the layout of semantics.hpp. Values are numbers or
 // strings ("0.1", "nan", "inf", "-inf"; non-finite ones in any slot: docs/semantics.md,
 // "Non-finite inputs"). With "inputs": "stored" (the default) each value is rounded once, from
 // its exact decimal value, to dtype (the scale to f64, slopes to f32), and kernels and oracle
@@ -43,7 +44,7 @@ struct ProblemFile {
   // The decimal text of each value as written, for the exact-decimal oracle. q, k and v keep
   // theirs only with exact-decimal inputs; in stored mode the reader drops them once rounded
   // (problem.q/k/v are then the values), which for a long problem halves what reading holds.
-  std::vector<std::string> q_text, k_text, v_text, slope_text;
+  std::vector<std::string> q_text, k_text, v_text, do_text, slope_text;
   std::optional<std::string> scale_text;
 };
 
@@ -52,7 +53,7 @@ inline constexpr const char* kFailingCaseFormat = "attncheck-failing-case";
 inline constexpr const char* kGoldenTraceFormat = "attncheck-golden-trace";
 
 // The members a problem may have: name, dtype, inputs, shape, scale, causal, window_left,
-// window_right, valid_keys, mask_kind, mask, alibi_slopes, q, k, v and comment.
+// window_right, valid_keys, mask_kind, mask, alibi_slopes, q, k, v, do and comment.
 const std::vector<std::string>& problem_members();
 // The members a file of `format` adds to a problem's ("format" itself included); nullptr for
 // a format that holds no problem.
@@ -85,7 +86,7 @@ Json problem_to_json(const Problem& problem, const std::string& name);
 
 // The canonical form golden files embed: the problem's members in problem-file order (name,
 // dtype, inputs, shape, scale, causal, window_left, window_right, valid_keys, mask_kind, mask,
-// alibi_slopes, q, k, v), tensors nested by axis. Exact-decimal inputs keep their text; stored
+// alibi_slopes, q, k, v, do when the problem has one), tensors nested by axis. Exact-decimal inputs keep their text; stored
 // values are shortest decimals (strings). Appended to `out`, which may already hold other
 // members.
 void append_problem_json(const ProblemFile& file, OrderedJson& out);
