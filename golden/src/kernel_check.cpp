@@ -26,6 +26,7 @@ std::optional<Problem> problem_in(const ProblemFile& file, DType dtype) {
     round_all(file.q_text, p.q);
     round_all(file.k_text, p.k);
     round_all(file.v_text, p.v);
+    if (file.do_text.size() == p.d_out.size()) round_all(file.do_text, p.d_out);
     return p;
   }
   try {
