@@ -28,7 +28,7 @@
 #include "attncheck/formats/problem_file.hpp"
 #include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/canonical.hpp"
-#include "attncheck/golden/kernel_check.hpp"
+#include "attncheck/golden/backward_check.hpp"
 #include "attncheck/oracle/backward_ledger.hpp"
 #include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
@@ -225,9 +225,37 @@ void run_trace_backward(const TraceArgs& args) {
     oracle::print_backward_ledger(std::cout, gradients, formats::oracle_d_out(file), scale_text, ledger);
   }
   std::cout.flush();
-  if (args.no_kernels) return;
-  // The kernels' checks join here once oracle/gradient_check.hpp is in (bwd-oracle).
-  (void)kernels;
+  if (args.no_kernels) {
+    if (args.json) {
+      formats::write_results_file(*args.json, golden::trace_backward_results_json(
+                                                  args.file.empty() ? file.name : args.file, file.problem, gradients, {}));
+      std::printf("results JSON written to %s\n", args.json->c_str());
+    }
+    return;
+  }
+  // The kernels see the stored values: with exact-decimal inputs they are judged against the
+  // oracle of those (as the forward trace does), whose bound is derived for them.
+  oracle::Gradients stored;
+  if (file.exact_decimal_inputs) stored = oracle::backward(file.problem, options);
+  const oracle::Gradients& reference = file.exact_decimal_inputs ? stored : gradients;
+  std::printf("Backward kernels (%s storage), O and LSE from the oracle and from the kernel's own forward:\n",
+              std::string(dtype_name(file.problem.dtype)).c_str());
+  const golden::BackwardTraceReport report = golden::check_backward_kernels(file.problem, reference, kernels);
+  for (const KernelInfo* kernel : kernels) {
+    if (kernel->backward == nullptr) std::printf("  %-24s skipped: no backward entry point\n", kernel->name.c_str());
+  }
+  for (const golden::BackwardKernelRun& r : report.runs) std::printf("  %s\n", golden::format_backward_run(r).c_str());
+  if (!report.summary.rows().empty()) std::printf("\nSummary:\n%s", report.summary.render().c_str());
+  if (!report.failures.empty()) {
+    std::printf("\n");
+    for (const std::string& failure : report.failures) std::printf("FAILED: %s\n", failure.c_str());
+  }
+  if (args.json) {
+    formats::write_results_file(*args.json, golden::trace_backward_results_json(
+                                                args.file.empty() ? file.name : args.file, file.problem, reference, report));
+    std::printf("results JSON written to %s\n", args.json->c_str());
+  }
+  if (!report.passed()) throw ExitCode{kExitCheckFailed};
 }
 
 void run_trace(const TraceArgs& args) {
