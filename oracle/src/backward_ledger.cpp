@@ -83,7 +83,7 @@ void print_backward_ledger(std::ostream& out, const Gradients& g, const std::vec
     print_table(out, "Step B4. dS = P * (dP - D) (softmax backward; 0 where a key is invisible)", labels, s.kv_len,
                 [&](size_t r, int64_t j) { return visible(r, j) ? cell(row(r).ds[static_cast<size_t>(j)], d) : "."; },
                 options);
-    print_table(out, "Step B4b. row sum of dS (0: sum_j P_ij (dP_ij - D_i) = D_i - D_i)", labels, 1,
+    print_table(out, "Step B4b. row sum of dS (0 in exact arithmetic, sum_j P_ij (dP_ij - D_i) = D_i - D_i; any rest is the oracle's rounding)", labels, 1,
                 [&](size_t r, int64_t) {
                   Real sum = 0;
                   for (const Real& x : row(r).ds) sum += x;
