@@ -4,8 +4,9 @@
 //           nothing; exit 1 on any difference, 2 on a malformed file
 //   regen   rewrites the traces from the oracle, all or nothing, and says what changed
 //   errata  the published values that disagree with the oracle, with their likely causes
-//   check   every selected kernel against every trace it can run, within its bound; exit 1
-//           when a run fails or throws, or a selected kernel ran on no trace
+//   check   every selected kernel against every trace it can run, within its bound (backward
+//           kernels also on every trace with a backward section, from both forward sources);
+//           exit 1 when a run fails or throws, or a selected kernel ran on no trace
 // verify, errata and check exit 2 when --dir is not an existing directory.
 #include <cstdio>
 #include <deque>
@@ -191,6 +192,17 @@ void run_check(const GoldenArgs& args) {
   for (const oracle::KernelSummary& k : report.summary.rows()) {
     for (const auto& [reason, count] : k.skip_reasons) {
       std::printf("  %s skipped %lld: %s\n", k.kernel.c_str(), static_cast<long long>(count), reason.c_str());
+    }
+  }
+  if (!report.backward_summary.rows().empty()) {
+    std::printf("\nbackward runs (per kernel and source of the O and LSE handed over; %d traces with a backward "
+                "section):\n%s",
+                report.backward_traces, report.backward_summary.render().c_str());
+    for (const golden::BackwardSummaryRow& k : report.backward_summary.rows()) {
+      for (const auto& [reason, count] : k.skip_reasons) {
+        std::printf("  %s (%s) skipped %lld: %s\n", k.kernel.c_str(), k.source.c_str(), static_cast<long long>(count),
+                    reason.c_str());
+      }
     }
   }
   std::printf("golden check: %d traces x %zu kernels: %d passed, %d failed, %d skipped (unsupported)\n",

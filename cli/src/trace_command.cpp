@@ -8,6 +8,13 @@
 // checked, not with Lq x Lk; a problem whose estimate (oracle/memory_estimate.hpp) is over
 // --oracle-memory-limit (or ATTNCHECK_ORACLE_MEMORY_LIMIT; 2 GiB) is refused before the oracle
 // starts (exit 2); and a run longer than a second shows its progress on a terminal.
+//
+// --backward: the oracle's backward pass of a problem file that carries the upstream gradient
+// "do" (the built-in example with the seed's g_3 when no file is given): the forward ledger,
+// the backward ledger (oracle/backward_ledger.hpp), then each selected kernel's backward,
+// checked with O and LSE from the oracle and from its own forward (golden/kernel_check.hpp).
+// A file without "do" is bad input naming the file and the field (exit 2); exit 1 when a
+// kernel fails or when nothing was checked (no selected kernel has a backward).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -21,6 +28,8 @@
 #include "attncheck/formats/problem_file.hpp"
 #include "attncheck/formats/results_json.hpp"
 #include "attncheck/golden/canonical.hpp"
+#include "attncheck/golden/backward_check.hpp"
+#include "attncheck/oracle/backward_ledger.hpp"
 #include "attncheck/oracle/ledger.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
 #include "attncheck/oracle/memory_estimate.hpp"
@@ -39,6 +48,7 @@ struct TraceArgs {
   int digits = 6;
   unsigned precision = oracle::kDefaultPrecisionBits;
   bool no_kernels = false;
+  bool backward = false;
   std::optional<std::string> rows;          // --rows SPEC; none: every row
   std::optional<std::string> memory_limit;  // --oracle-memory-limit SIZE; none: the environment or the default
   std::optional<std::string> json;          // --json PATH
@@ -165,7 +175,94 @@ void write_results(const std::string& path, const ProblemFile& file, const std::
   std::printf("results JSON written to %s\n", path.c_str());
 }
 
+// trace --backward: the forward and backward ledgers of the oracle's gradients, then the
+// selected kernels' backward passes.
+void run_trace_backward(const TraceArgs& args) {
+  if (args.rows) {
+    throw std::invalid_argument("--rows cannot be used with --backward: dK and dV sum over every row, so the "
+                                "backward oracle computes them all");
+  }
+  const double limit = memory_limit(args);
+  if (args.json) formats::require_results_path(*args.json);
+  const ProblemFile file = args.file.empty() ? golden::worked_example_backward(golden::WorkedExampleDo::last_position)
+                                             : formats::read_problem_file(args.file);
+  if (!file.problem.has_d_out()) {
+    throw formats::InputError(args.file, "do",
+                              "missing: trace --backward needs the upstream gradient dO = dL/dO, laid out as O "
+                              "([batch, q_heads, q_len, value_dim]; docs/file-formats.md)");
+  }
+  const std::vector<const KernelInfo*> kernels = args.no_kernels ? std::vector<const KernelInfo*>{} : selected_kernels();
+  const oracle::LedgerOptions ledger{.digits = args.digits, .max_rows = args.ledger_rows, .max_columns = args.ledger_columns};
+  // The backward oracle keeps every row's intermediates (dK and dV need every row): the
+  // forward's, and dP and dS per key, and the gradients.
+  oracle::OracleOptions all_rows;
+  all_rows.precision_bits = args.precision;
+  all_rows.keep_intermediates = true;
+  oracle::MemoryEstimate estimate = oracle::estimate_memory(
+      file.problem.spec, all_rows,
+      file.exact_decimal_inputs ? oracle::InputForm::exact_decimals : oracle::InputForm::reals);
+  const AttentionShape& shape = file.problem.spec.shape;
+  const double per_real = oracle::real_bytes(args.precision);
+  estimate.intermediate_bytes += per_real * 2.0 * static_cast<double>(lse_elements(shape)) * static_cast<double>(shape.kv_len);
+  estimate.row_bytes += per_real * static_cast<double>(q_elements(shape) + k_elements(shape) + v_elements(shape) +
+                                                       o_elements(shape));
+  oracle::require_within_limit(file.problem.spec, estimate, limit,
+                               "raise the limit with --oracle-memory-limit SIZE (or " +
+                                   std::string(kMemoryLimitVariable) + ")");
+  oracle::BackwardOptions options;
+  options.precision_bits = args.precision;
+  options.keep_intermediates = true;
+  const oracle::Gradients gradients = formats::run_backward_oracle(file, options);
+  std::printf("attncheck trace --backward: %s\n", file.name.empty() ? args.file.c_str() : file.name.c_str());
+  std::printf("  %s, dtype %s, inputs %s, oracle at %u bits, %d significant digits\n",
+              describe(file.problem.spec).c_str(), std::string(dtype_name(file.problem.dtype)).c_str(),
+              file.exact_decimal_inputs ? "exact decimals" : "stored values", gradients.precision_bits, args.digits);
+  std::printf("  gradients of L = sum(dO * O) for the file's do\n\n");
+  {
+    oracle::PrecisionScope scope(args.precision);
+    const std::string scale_text = formats::scale_ledger_text(file, args.digits);
+    oracle::print_ledger(std::cout, gradients.forward, scale_text, ledger);
+    oracle::print_backward_ledger(std::cout, gradients, formats::oracle_d_out(file), scale_text, ledger);
+  }
+  std::cout.flush();
+  if (args.no_kernels) {
+    if (args.json) {
+      formats::write_results_file(*args.json, golden::trace_backward_results_json(
+                                                  args.file.empty() ? file.name : args.file, file.problem, gradients, {}));
+      std::printf("results JSON written to %s\n", args.json->c_str());
+    }
+    return;
+  }
+  // The kernels see the stored values: with exact-decimal inputs they are judged against the
+  // oracle of those (as the forward trace does), whose bound is derived for them.
+  oracle::Gradients stored;
+  if (file.exact_decimal_inputs) stored = oracle::backward(file.problem, options);
+  const oracle::Gradients& reference = file.exact_decimal_inputs ? stored : gradients;
+  std::printf("Backward kernels (%s storage), O and LSE from the oracle and from the kernel's own forward:\n",
+              std::string(dtype_name(file.problem.dtype)).c_str());
+  const golden::BackwardTraceReport report = golden::check_backward_kernels(file.problem, reference, kernels);
+  for (const KernelInfo* kernel : kernels) {
+    if (kernel->backward == nullptr) std::printf("  %-24s skipped: no backward entry point\n", kernel->name.c_str());
+  }
+  for (const golden::BackwardKernelRun& r : report.runs) std::printf("  %s\n", golden::format_backward_run(r).c_str());
+  if (!report.summary.rows().empty()) std::printf("\nSummary:\n%s", report.summary.render().c_str());
+  if (!report.failures.empty()) {
+    std::printf("\n");
+    for (const std::string& failure : report.failures) std::printf("FAILED: %s\n", failure.c_str());
+  }
+  if (args.json) {
+    formats::write_results_file(*args.json, golden::trace_backward_results_json(
+                                                args.file.empty() ? file.name : args.file, file.problem, reference, report));
+    std::printf("results JSON written to %s\n", args.json->c_str());
+  }
+  if (!report.passed()) throw ExitCode{kExitCheckFailed};
+}
+
 void run_trace(const TraceArgs& args) {
+  if (args.backward) {
+    run_trace_backward(args);
+    return;
+  }
   // The flags first: a bad --rows or limit is reported before a large file is read.
   const std::optional<oracle::RowSpec> row_spec =
       args.rows ? std::optional<oracle::RowSpec>(parse_rows(*args.rows)) : std::nullopt;
@@ -242,6 +339,9 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("--digits", args->digits, "significant digits in the ledger")->check(CLI::Range(1, 60));
   cmd->add_option("--precision", args->precision, "oracle precision in bits")->check(CLI::Range(24, 4096));
   cmd->add_flag("--no-kernels", args->no_kernels, "print the ledger only (checks no kernel; exit 0)");
+  cmd->add_flag("--backward", args->backward,
+                "the backward pass: the file's \"do\" (dO = dL/dO) through the oracle's gradients, ledger and "
+                "every kernel with a backward (default file: the built-in example with the seed's g_3)");
   cmd->add_option("--rows", args->rows,
                   "check only these rows (flat b*H*Lq + h*Lq + i): 0,5,100-120, or sample:N[:SEED] for N rows "
                   "chosen deterministically (ends, head ends, tile edges, then spread at random)");

@@ -168,8 +168,29 @@ KernelInfo wrong_row() {
   return k;
 }
 
+// A backward that forgets the scale in dQ (seed 001: "the 1/sqrt(d_k) survives backward"):
+// dense_f32's backward, then dQ divided by the scale again. Its forward is the correct two-pass
+// one, so only `trace --backward` and the backward part of `golden check` fail it.
+void unscaled_dq_backward(const AttentionSpec& spec, const BackwardInputs& in, const BackwardOutputs& out,
+                          const KernelOptions& options) {
+  const KernelInfo* dense = find_kernel("dense_f32");
+  if (dense == nullptr || dense->backward == nullptr) throw std::runtime_error("dense_f32 has no backward");
+  dense->backward(spec, in, out, options);
+  const float undo = static_cast<float>(1.0 / effective_scale(spec));
+  for (int64_t n = 0; n < q_elements(spec.shape); ++n) static_cast<float*>(out.dq)[n] *= undo;
+}
+
+KernelInfo unscaled_dq() {
+  KernelInfo k = test_kernel("clitest_unscaled_dq_f32", kAllForwardFeatures,
+                             "CLI test: two passes per row; its backward leaves the scale out of dQ");
+  k.forward = &two_pass_forward;
+  k.backward = &unscaled_dq_backward;
+  return k;
+}
+
 }  // namespace
 
+ATTNCHECK_REGISTER_KERNEL(clitest_unscaled_dq_f32, unscaled_dq());
 ATTNCHECK_REGISTER_KERNEL(clitest_wrong_row_f32, wrong_row());
 ATTNCHECK_REGISTER_KERNEL(clitest_exp_overclaimed_f32, overclaims_exp());
 ATTNCHECK_REGISTER_KERNEL(clitest_no_causal_f32, no_causal());

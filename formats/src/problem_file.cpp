@@ -4,6 +4,7 @@
 #include <functional>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "attncheck/formats/decimal_text.hpp"
 #include "attncheck/oracle/exact_decimal.hpp"
@@ -56,7 +57,7 @@ const std::vector<std::string>& problem_members() {
 const std::vector<std::string>* problem_format_members(const std::string& format) {
   static const std::vector<std::string> failing_case = {"format", "failing_rows", "note"};
   static const std::vector<std::string> golden_trace = {"format", "version", "description", "source", "covers",
-                                                        "decode", "oracle", "forward"};
+                                                        "decode", "oracle", "forward", "backward"};
   if (format == kFailingCaseFormat) return &failing_case;
   if (format == kGoldenTraceFormat) return &golden_trace;
   return nullptr;
@@ -202,6 +203,23 @@ oracle::OracleProblem oracle_problem(const ProblemFile& file) {
 oracle::OracleResult run_oracle(const ProblemFile& file, const oracle::OracleOptions& options) {
   oracle::PrecisionScope scope(options.precision_bits);
   return oracle::forward(oracle_problem(file), options);
+}
+
+std::vector<oracle::Real> oracle_d_out(const ProblemFile& file) {
+  std::vector<oracle::Real> out;
+  out.reserve(file.problem.d_out.size());
+  if (file.exact_decimal_inputs && file.do_text.size() == file.problem.d_out.size()) {
+    for (const std::string& text : file.do_text) out.push_back(exact_value(text));
+  } else {
+    for (float x : file.problem.d_out) out.emplace_back(x);
+  }
+  return out;
+}
+
+oracle::Gradients run_backward_oracle(const ProblemFile& file, const oracle::BackwardOptions& options) {
+  if (!file.problem.has_d_out()) throw std::invalid_argument("run_backward_oracle: the problem has no \"do\"");
+  oracle::PrecisionScope scope(options.precision_bits);
+  return oracle::backward(oracle_problem(file), oracle_d_out(file), options);
 }
 
 std::string scale_ledger_text(const ProblemFile& file, int digits) {

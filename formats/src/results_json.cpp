@@ -21,6 +21,8 @@ OrderedJson row_location(const AttentionShape& s, int64_t flat) {
   return OrderedJson{{"batch", flat / per_batch}, {"head", flat % per_batch / s.q_len}, {"query", flat % s.q_len}};
 }
 
+}  // namespace
+
 OrderedJson metrics_json(const oracle::ErrorMetrics& m) {
   OrderedJson j;
   j["max_ulp"] = json_number(m.max_ulp);
@@ -35,6 +37,8 @@ OrderedJson metrics_json(const oracle::ErrorMetrics& m) {
   j["nonfinite_mismatches"] = m.nonfinite_mismatches;
   return j;
 }
+
+namespace {
 
 // The bound verdict of O (columns = value_dim) or LSE (columns = 0), its worst element located.
 OrderedJson bound_json(const oracle::BoundCheck& b, const std::vector<int64_t>& rows, const AttentionShape& s,

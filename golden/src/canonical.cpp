@@ -40,6 +40,15 @@ ProblemFile filled(const AttentionSpec& spec, DType dtype, uint64_t seed) {
   return file;
 }
 
+// The problem with an upstream gradient dO of eighths drawn from its own stream (`seed` + 1000),
+// so that q, k and v stay those of the forward-only trace: the trace then carries its backward
+// section.
+ProblemFile with_d_out(ProblemFile file, uint64_t seed) {
+  SplitMix64 rng(seed + 1000);
+  file.problem.d_out = eighths(static_cast<size_t>(o_elements(file.problem.spec.shape)), rng);
+  return file;
+}
+
 ProblemFile explicit_values(const AttentionSpec& spec, DType dtype, std::vector<float> q, std::vector<float> k,
                             std::vector<float> v) {
   ProblemFile file;
@@ -66,6 +75,18 @@ void add_worked_examples(std::vector<TraceSpec>& out) {
                       "The length-4 causal example \"I will work .\": Q = K = 0.5 X, V = X, d_k = 4; inputs are "
                       "the seed's decimals, read exactly by the oracle",
                       kSeed001, {"worked example", "causal", "exact decimal inputs"}, worked_example()));
+  out.push_back(trace("seed001_length4_causal_backward_g3",
+                      "The backward pass of the length-4 causal example, as the seed's chain: dL/dY[3] = g_3 at the "
+                      "last position and 0 elsewhere, with g_3 = [1, -0.5, 0.25, -0.125] (the seed leaves g_3 "
+                      "symbolic; chosen exact in every dtype); dA = dO V^T, dV = A^T dO, dS = softmax backward, "
+                      "dQ = dS K / sqrt(d_k), dK = dS^T Q / sqrt(d_k)",
+                      kSeed001, {"worked example", "backward", "causal", "exact decimal inputs", "zero dO rows"},
+                      worked_example_backward(WorkedExampleDo::last_position)));
+  out.push_back(trace("seed001_length4_causal_backward_dense",
+                      "The backward pass of the length-4 causal example with a dense dO whose last row is the same "
+                      "g_3 = [1, -0.5, 0.25, -0.125] and whose rows 0 to 2 are eighths",
+                      kSeed001, {"worked example", "backward", "causal", "exact decimal inputs"},
+                      worked_example_backward(WorkedExampleDo::dense)));
   {
     AttentionSpec spec;
     spec.shape = shape(1, 1, 1, 2, 2, 2, 2);
@@ -121,7 +142,7 @@ void add_canonical(std::vector<TraceSpec>& out) {
     out.push_back(trace("causal_lq_lt_lk_" + d,
                         "Causal, bottom-right aligned, with fewer queries than keys (3 against 6), stored as " + d +
                             "; the same values in every dtype",
-                        kCanonical, {"causal", "lq<lk", d}, filled(spec, dtype, 1)));
+                        kCanonical, {"causal", "lq<lk", "backward", d}, with_d_out(filled(spec, dtype, 1), 1)));
   }
   {
     AttentionSpec spec;
@@ -130,7 +151,8 @@ void add_canonical(std::vector<TraceSpec>& out) {
     ProblemFile file = filled(spec, DType::f16, 2);
     file.problem.valid_keys = {5, 0, 3};
     out.push_back(trace("padding_f16", "Per-batch valid key lengths 5, 0 and 3: batch 1 sees no key at all",
-                        kCanonical, {"padding", "valid length 0", "fully masked row", "f16"}, std::move(file)));
+                        kCanonical, {"padding", "valid length 0", "fully masked row", "backward", "f16"},
+                        with_d_out(std::move(file), 2)));
   }
   {
     AttentionSpec spec;
@@ -139,7 +161,8 @@ void add_canonical(std::vector<TraceSpec>& out) {
     spec.window_right = 1;
     spec.scale = 0.25;
     out.push_back(trace("window_bf16", "Sliding window two keys back and one ahead, not causal, scale 0.25",
-                        kCanonical, {"sliding window", "custom scale", "bf16"}, filled(spec, DType::bf16, 3)));
+                        kCanonical, {"sliding window", "custom scale", "backward", "bf16"},
+                        with_d_out(filled(spec, DType::bf16, 3), 3)));
   }
   {
     AttentionSpec spec;
@@ -147,7 +170,8 @@ void add_canonical(std::vector<TraceSpec>& out) {
     spec.causal = true;
     spec.window_left = 2;
     out.push_back(trace("window_causal_f32", "Causal with a window of the current and two previous keys, Lq < Lk",
-                        kCanonical, {"sliding window", "causal", "lq<lk", "f32"}, filled(spec, DType::f32, 4)));
+                        kCanonical, {"sliding window", "causal", "lq<lk", "backward", "f32"},
+                        with_d_out(filled(spec, DType::f32, 4), 4)));
   }
   {
     AttentionSpec spec;
@@ -163,7 +187,8 @@ void add_canonical(std::vector<TraceSpec>& out) {
       }
     }
     out.push_back(trace("mask_shared_f32", "A boolean mask shared by both heads, with one row that hides every key",
-                        kCanonical, {"boolean mask (shared)", "fully masked row", "f32"}, std::move(file)));
+                        kCanonical, {"boolean mask (shared)", "fully masked row", "backward", "f32"},
+                        with_d_out(std::move(file), 5)));
   }
   {
     AttentionSpec spec;
@@ -176,20 +201,21 @@ void add_canonical(std::vector<TraceSpec>& out) {
       }
     }
     out.push_back(trace("mask_per_head_f16", "A boolean mask per head: the two heads see different keys", kCanonical,
-                        {"boolean mask (per head)", "f16"}, std::move(file)));
+                        {"boolean mask (per head)", "backward", "f16"}, with_d_out(std::move(file), 6)));
   }
   {
     AttentionSpec spec;
     spec.shape = shape(1, 4, 2, 3, 5, 4, 3);
     spec.causal = true;
     out.push_back(trace("gqa_bf16", "Grouped-query attention: 4 query heads share 2 kv heads; value_dim 3", kCanonical,
-                        {"gqa", "causal", "value_dim != head_dim", "bf16"}, filled(spec, DType::bf16, 7)));
+                        {"gqa", "causal", "value_dim != head_dim", "backward", "bf16"},
+                        with_d_out(filled(spec, DType::bf16, 7), 7)));
   }
   {
     AttentionSpec spec;
     spec.shape = shape(2, 3, 1, 2, 4, 4, 4);
     out.push_back(trace("mqa_f32", "Multi-query attention: 3 query heads read one kv head, two batches", kCanonical,
-                        {"mqa", "f32"}, filled(spec, DType::f32, 8)));
+                        {"mqa", "backward", "f32"}, with_d_out(filled(spec, DType::f32, 8), 8)));
   }
   {
     AttentionSpec spec;
@@ -199,7 +225,7 @@ void add_canonical(std::vector<TraceSpec>& out) {
     ProblemFile file = filled(spec, DType::f16, 9);
     file.problem.alibi_slopes = {0.5f, 0.25f};
     out.push_back(trace("alibi_f16", "ALiBi slopes 0.5 and 0.25 on a causal problem with Lq < Lk", kCanonical,
-                        {"alibi", "causal", "lq<lk", "f16"}, std::move(file)));
+                        {"alibi", "causal", "lq<lk", "backward", "f16"}, with_d_out(std::move(file), 9)));
   }
   {
     AttentionSpec spec;
@@ -208,7 +234,8 @@ void add_canonical(std::vector<TraceSpec>& out) {
     out.push_back(trace("fully_masked_rows_bf16",
                         "Causal with more queries than keys (5 against 3): bottom-right alignment leaves queries 0 "
                         "and 1 with no key, so O = 0 and LSE = -inf there",
-                        kCanonical, {"fully masked row", "causal", "lq>lk", "bf16"}, filled(spec, DType::bf16, 10)));
+                        kCanonical, {"fully masked row", "causal", "lq>lk", "backward", "bf16"},
+                        with_d_out(filled(spec, DType::bf16, 10), 10)));
   }
   {
     // Scores of 90 to 120, past f32 exp's overflow at 88.7, growing at the 64-key tile edge and

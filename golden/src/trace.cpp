@@ -70,11 +70,74 @@ OrderedJson forward_json(const ProblemFile& file, unsigned bits) {
   return OrderedJson{{"rows", rows}};
 }
 
+// The oracle's backward pass for the problem's dO: per query row the intermediates of the chain
+// (dP, dS, D and its cross-check) and dQ, then per (batch, kv head, key) dK and dV.
+OrderedJson backward_json(const ProblemFile& file, unsigned bits) {
+  oracle::BackwardOptions options;
+  options.precision_bits = bits;
+  options.keep_intermediates = true;
+  const oracle::Gradients g = formats::run_backward_oracle(file, options);
+  oracle::PrecisionScope scope(bits);
+  const AttentionShape& s = file.problem.spec.shape;
+  OrderedJson rows = OrderedJson::array();
+  for (size_t n = 0; n < g.rows.size(); ++n) {
+    const oracle::BackwardRow& r = g.rows[n];
+    const oracle::RowTrace& f = g.forward.rows[n];
+    const bool sees = !r.dp.empty();
+    OrderedJson row;
+    row["b"] = r.batch;
+    row["h"] = r.head;
+    row["i"] = r.query;
+    OrderedJson dp = OrderedJson::array(), ds = OrderedJson::array();
+    for (int64_t j = 0; j < s.kv_len; ++j) {
+      const bool visible = sees && f.visible[static_cast<size_t>(j)] != 0;
+      dp.push_back(visible ? pair_json(r.dp[static_cast<size_t>(j)]) : OrderedJson());
+      ds.push_back(pair_json(visible ? r.ds[static_cast<size_t>(j)] : Real(0)));
+    }
+    row["dp"] = dp;
+    row["ds"] = ds;
+    row["delta"] = pair_json(r.delta);
+    row["delta_from_weights"] = pair_json(r.delta_from_weights);
+    OrderedJson dq = OrderedJson::array();
+    const int64_t q0 = q_offset(s, r.batch, r.head, r.query);
+    for (int64_t c = 0; c < s.head_dim; ++c) dq.push_back(pair_json(g.dq[static_cast<size_t>(q0 + c)]));
+    row["dq"] = dq;
+    rows.push_back(row);
+  }
+  OrderedJson keys = OrderedJson::array();
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t kvh = 0; kvh < s.kv_heads; ++kvh) {
+      for (int64_t j = 0; j < s.kv_len; ++j) {
+        OrderedJson key;
+        key["b"] = b;
+        key["g"] = kvh;
+        key["j"] = j;
+        OrderedJson dk = OrderedJson::array(), dv = OrderedJson::array();
+        const int64_t k0 = k_offset(s, b, kvh, j), v0 = v_offset(s, b, kvh, j);
+        for (int64_t c = 0; c < s.head_dim; ++c) dk.push_back(pair_json(g.dk[static_cast<size_t>(k0 + c)]));
+        for (int64_t c = 0; c < s.value_dim; ++c) dv.push_back(pair_json(g.dv[static_cast<size_t>(v0 + c)]));
+        key["dk"] = dk;
+        key["dv"] = dv;
+        keys.push_back(key);
+      }
+    }
+  }
+  return OrderedJson{{"rows", rows}, {"keys", keys}};
+}
+
+// Everything a trace pins at `bits`: the forward pass, and the backward pass when the problem
+// has a dO.
+OrderedJson pinned_json(const ProblemFile& file, unsigned bits) {
+  OrderedJson out;
+  out["forward"] = forward_json(file, bits);
+  if (file.problem.has_d_out()) out["backward"] = backward_json(file, bits);
+  return out;
+}
+
 // ---- strict reading ----
 
 void reject_unknown_keys(const JsonReader& r, const std::vector<std::string>& known,
                          const std::vector<std::string>& also = {}) {
-  if (r.has("backward")) r.at("backward").fail("reserved for gradients of a fixed dO; attncheck has no backward pass yet");
   r.check_members(known, also);
 }
 
@@ -154,6 +217,110 @@ void read_row(const JsonReader& r, const ProblemFile& file, int64_t b, int64_t h
   }
 }
 
+// `count` pinned pairs, each checked by `check` (index, value).
+void read_pairs(const JsonReader& r, int64_t count, const std::string& what,
+                const std::function<void(const JsonReader&, int64_t, double)>& check) {
+  if (!r.is_array() || static_cast<int64_t>(r.size()) != count) {
+    r.fail("expected " + std::to_string(count) + " entries, " + what);
+  }
+  for (int64_t n = 0; n < count; ++n) {
+    const JsonReader v = r.at(static_cast<size_t>(n));
+    check(v, n, read_pair(v));
+  }
+}
+
+void require_zero(const JsonReader& v, double x, const char* why) {
+  if (x != 0) v.fail(why);
+}
+
+void read_backward_row(const JsonReader& r, const ProblemFile& file, int64_t b, int64_t h, int64_t i) {
+  reject_unknown_keys(r, {"b", "h", "i", "dp", "ds", "delta", "delta_from_weights", "dq"});
+  const Problem& p = file.problem;
+  const AttentionShape& s = p.spec.shape;
+  if (r.at("b").integer(0, s.batch - 1) != b || r.at("h").integer(0, s.q_heads - 1) != h ||
+      r.at("i").integer(0, s.q_len - 1) != i) {
+    r.fail("rows must run over (b, h, i) in order; expected (" + std::to_string(b) + ", " + std::to_string(h) +
+           ", " + std::to_string(i) + ")");
+  }
+  std::vector<bool> visible(static_cast<size_t>(s.kv_len));
+  bool sees = false;
+  for (int64_t j = 0; j < s.kv_len; ++j) {
+    visible[static_cast<size_t>(j)] = key_visible(p.spec, p.visibility(), b, h, i, j);
+    sees = sees || visible[static_cast<size_t>(j)];
+  }
+  const JsonReader dp = r.at("dp");
+  if (!dp.is_array() || static_cast<int64_t>(dp.size()) != s.kv_len) {
+    dp.fail("expected " + std::to_string(s.kv_len) + " entries, one per key");
+  }
+  for (int64_t j = 0; j < s.kv_len; ++j) {
+    const JsonReader v = dp.at(static_cast<size_t>(j));
+    const bool shown = visible[static_cast<size_t>(j)];
+    if (v.is_null() != !shown) v.fail(shown ? "missing for a visible key" : "must be null for a hidden key");
+    if (shown) read_pair(v);
+  }
+  read_pairs(r.at("ds"), s.kv_len, "one per key", [&](const JsonReader& v, int64_t j, double x) {
+    if (!visible[static_cast<size_t>(j)]) require_zero(v, x, "a hidden key's dS must be 0");
+  });
+  const char* empty_row = "a row that sees no key passes no gradient: 0";
+  for (const char* key : {"delta", "delta_from_weights"}) {
+    const double x = read_pair(r.at(key));
+    if (!sees) require_zero(r.at(key), x, empty_row);
+  }
+  read_pairs(r.at("dq"), s.head_dim, "one per head_dim column", [&](const JsonReader& v, int64_t, double x) {
+    if (!sees) require_zero(v, x, empty_row);
+  });
+}
+
+void read_backward_key(const JsonReader& r, const ProblemFile& file, int64_t b, int64_t g, int64_t j) {
+  reject_unknown_keys(r, {"b", "g", "j", "dk", "dv"});
+  const Problem& p = file.problem;
+  const AttentionShape& s = p.spec.shape;
+  if (r.at("b").integer(0, s.batch - 1) != b || r.at("g").integer(0, s.kv_heads - 1) != g ||
+      r.at("j").integer(0, s.kv_len - 1) != j) {
+    r.fail("keys must run over (b, g, j) in order; expected (" + std::to_string(b) + ", " + std::to_string(g) +
+           ", " + std::to_string(j) + ")");
+  }
+  // A key no query of its group sees gets exactly 0 gradient (docs/semantics.md, "Backward").
+  bool seen = false;
+  for (int64_t h = 0; h < s.q_heads && !seen; ++h) {
+    if (kv_head_for(s, h) != g) continue;
+    for (int64_t i = 0; i < s.q_len && !seen; ++i) seen = key_visible(p.spec, p.visibility(), b, h, i, j);
+  }
+  const char* unseen = "a key no query sees gets 0 gradient";
+  read_pairs(r.at("dk"), s.head_dim, "one per head_dim column", [&](const JsonReader& v, int64_t, double x) {
+    if (!seen) require_zero(v, x, unseen);
+  });
+  read_pairs(r.at("dv"), s.value_dim, "one per value column", [&](const JsonReader& v, int64_t, double x) {
+    if (!seen) require_zero(v, x, unseen);
+  });
+}
+
+void read_backward(const JsonReader& r, const ProblemFile& file) {
+  reject_unknown_keys(r, {"rows", "keys"});
+  const AttentionShape& s = file.problem.spec.shape;
+  const JsonReader rows = r.at("rows");
+  if (!rows.is_array() || static_cast<int64_t>(rows.size()) != lse_elements(s)) {
+    rows.fail("expected " + std::to_string(lse_elements(s)) + " rows, one per (b, h, i)");
+  }
+  size_t n = 0;
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.q_heads; ++h) {
+      for (int64_t i = 0; i < s.q_len; ++i) read_backward_row(rows.at(n++), file, b, h, i);
+    }
+  }
+  const JsonReader keys = r.at("keys");
+  const int64_t key_count = s.batch * s.kv_heads * s.kv_len;
+  if (!keys.is_array() || static_cast<int64_t>(keys.size()) != key_count) {
+    keys.fail("expected " + std::to_string(key_count) + " keys, one per (b, kv head, j)");
+  }
+  n = 0;
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t g = 0; g < s.kv_heads; ++g) {
+      for (int64_t j = 0; j < s.kv_len; ++j) read_backward_key(keys.at(n++), file, b, g, j);
+    }
+  }
+}
+
 std::vector<std::string> read_strings(const JsonReader& r) {
   if (!r.is_array()) r.fail("expected an array of strings");
   std::vector<std::string> out;
@@ -212,7 +379,7 @@ void differences(const Json& a, const Json& b, const std::string& path, int dept
 GeneratedTrace generate_trace(const TraceSpec& spec) {
   OrderedJson doc;
   doc["format"] = kFormat;
-  doc["version"] = 1;
+  doc["version"] = kTraceVersion;
   doc["name"] = spec.name;
   doc["description"] = spec.description;
   doc["source"] = spec.source;
@@ -226,13 +393,14 @@ GeneratedTrace generate_trace(const TraceSpec& spec) {
                                 {"cache_capacity", spec.decode->cache_capacity}};
   }
   // Double the precision until a value pinned at p is the one pinned at 2p, for every value.
-  OrderedJson at_p = forward_json(problem, kFirstPrecision);
+  OrderedJson at_p = pinned_json(problem, kFirstPrecision);
   for (unsigned bits = kFirstPrecision;; bits *= 2) {
     if (2 * bits > kMaxPrecision) throw std::runtime_error(spec.name + ": values not stable below " + std::to_string(kMaxPrecision) + " bits");
-    OrderedJson at_2p = forward_json(problem, 2 * bits);
+    OrderedJson at_2p = pinned_json(problem, 2 * bits);
     if (at_p == at_2p) {
       doc["oracle"] = OrderedJson{{"precision_bits", bits}, {"pin_check_bits", 2 * bits}};
-      doc["forward"] = std::move(at_p);
+      doc["forward"] = std::move(at_p["forward"]);
+      if (at_p.contains("backward")) doc["backward"] = std::move(at_p["backward"]);
       break;
     }
     at_p = std::move(at_2p);
@@ -248,7 +416,11 @@ GoldenTrace read_trace(const Json& json, const std::string& path) {
   // The problem's members and the trace's own (formats/problem_file.hpp lists both).
   reject_unknown_keys(r, formats::problem_members(), *formats::problem_format_members(kFormat));
   if (r.at("format").string() != kFormat) r.at("format").fail(std::string("must be \"") + kFormat + "\"");
-  if (r.at("version").integer(1, 1000) != 1) r.at("version").fail("this reader knows version 1");
+  // Version 1 traces predate the backward section; this reader knows both.
+  const int64_t version = r.at("version").integer(1, 1000);
+  if (version > kTraceVersion) {
+    r.at("version").fail("this reader knows versions 1 to " + std::to_string(kTraceVersion));
+  }
   GoldenTrace trace;
   trace.path = path;
   TraceSpec& spec = trace.spec;
@@ -287,6 +459,14 @@ GoldenTrace read_trace(const Json& json, const std::string& path) {
     for (int64_t h = 0; h < s.q_heads; ++h) {
       for (int64_t i = 0; i < s.q_len; ++i) read_row(rows.at(n++), spec.problem, b, h, i);
     }
+  }
+  const bool has_d_out = spec.problem.problem.has_d_out();
+  if (r.has("backward")) {
+    if (version < 2) r.at("backward").fail("a version 1 trace has no backward section");
+    if (!has_d_out) r.at("backward").fail("given without the upstream gradient \"do\" it is of");
+    read_backward(r.at("backward"), spec.problem);
+  } else if (has_d_out) {
+    r.at("do").fail("a trace with an upstream gradient carries its \"backward\" section");
   }
   trace.json = json;
   return trace;

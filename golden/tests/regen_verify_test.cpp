@@ -45,14 +45,14 @@ std::string joined(const std::vector<std::string>& lines) {
 TEST(GoldenVerify, TheFilesInTheTreeAreTheOraclesAndEveryPublishedValueIsAccountedFor) {
   const VerifyReport report = verify_golden(testing::golden_source_dir());
   EXPECT_TRUE(report.ok()) << joined(report.malformed) << joined(report.differences);
-  EXPECT_EQ(report.traces_checked, 21);
+  EXPECT_EQ(report.traces_checked, 23);
   EXPECT_GT(report.errata, 0);
 }
 
 TEST(GoldenRegen, WritesEveryTraceIntoAnEmptyDirectoryAndASecondRunChangesNoByte) {
   ScratchDir a;
   const RegenReport first = regenerate_traces(a.path());
-  ASSERT_EQ(first.entries.size(), 21u);
+  ASSERT_EQ(first.entries.size(), 23u);
   for (const RegenEntry& e : first.entries) EXPECT_EQ(e.status, TraceFileStatus::created) << e.file;
   std::vector<std::string> texts;
   for (const fs::path& p : golden_json_files(a.path() / "traces")) texts.push_back(read_file(p));
@@ -214,7 +214,7 @@ TEST(GoldenRegen, ASecondRunWaitsForTheLockAndThenRuns) {
             std::string::npos)
       << notes[0];
   EXPECT_TRUE(released.load());
-  EXPECT_EQ(report.entries.size(), 21u);
+  EXPECT_EQ(report.entries.size(), 23u);
   EXPECT_FALSE(fs::exists(lock_path));
 }
 

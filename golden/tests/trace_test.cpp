@@ -151,7 +151,7 @@ TEST(TraceReader, NamesTheFieldOfEveryInconsistency) {
                      "forward.rows[2].output[1]");
   expect_trace_error(padding, [](Json& j) { j["forward"]["rows"].erase(5); }, "forward.rows");
   expect_trace_error(padding, [](Json& j) { j["forward"]["rows"][1]["i"] = 0; }, "forward.rows[1]");
-  expect_trace_error(padding, [](Json& j) { j["backward"] = Json::object(); }, "backward");
+  expect_trace_error(padding, [](Json& j) { j["backward"] = Json::object(); }, "backward.rows");
   expect_trace_error(padding, [](Json& j) { j["casual"] = true; }, "casual");  // a misspelt member
   expect_trace_error(padding, [](Json& j) { j["shape"]["heads"] = 2; }, "shape.heads");
   expect_trace_error(padding, [](Json& j) { j["decode"] = Json{{"sequence", "s"}, {"step", 0}, {"capacity", 8}}; },

@@ -22,11 +22,11 @@ std::vector<Real> reals(const std::vector<Real>& exact, const std::vector<float>
   return std::vector<Real>(stored.begin(), stored.end());
 }
 
-Gradients backward_impl(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits,
+// d_out as Reals (exact doubles, or exact decimals read at the working precision).
+Gradients backward_impl(const OracleProblem& problem, const std::vector<Real>& d_out, unsigned precision_bits,
                         bool keep_intermediates) {
   const AttentionSpec& spec = problem.spec;
   const AttentionShape& s = spec.shape;
-  require_length(spec, d_out);
   OracleOptions options;
   options.precision_bits = precision_bits;
   options.keep_intermediates = true;  // the weights of every key
@@ -52,7 +52,7 @@ Gradients backward_impl(const OracleProblem& problem, const std::vector<double>&
     const int64_t o0 = o_offset(s, row.batch, row.head, row.query);
     const int64_t q0 = q_offset(s, row.batch, row.head, row.query);
     d_dot_o = 0;
-    for (int64_t c = 0; c < s.value_dim; ++c) d_dot_o += Real(d_out[o0 + c]) * row.output[c];
+    for (int64_t c = 0; c < s.value_dim; ++c) d_dot_o += d_out[o0 + c] * row.output[c];
     if (kept != nullptr) {
       kept->dp.assign(s.kv_len, Real(0));
       kept->ds.assign(s.kv_len, Real(0));
@@ -64,8 +64,8 @@ Gradients backward_impl(const OracleProblem& problem, const std::vector<double>&
       const int64_t v0 = v_offset(s, row.batch, kvh, j), k0 = k_offset(s, row.batch, kvh, j);
       dp = 0;
       for (int64_t c = 0; c < s.value_dim; ++c) {
-        dp += Real(d_out[o0 + c]) * v[v0 + c];
-        g.dv[v0 + c] += p * Real(d_out[o0 + c]);
+        dp += d_out[o0 + c] * v[v0 + c];
+        g.dv[v0 + c] += p * d_out[o0 + c];
       }
       ds = p * (dp - d_dot_o);
       if (kept != nullptr) {
@@ -84,10 +84,27 @@ Gradients backward_impl(const OracleProblem& problem, const std::vector<double>&
   return g;
 }
 
+// Doubles are exact as Reals at any precision >= 53 bits.
+Gradients backward_impl(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits,
+                        bool keep_intermediates) {
+  require_length(problem.spec, d_out);
+  PrecisionScope scope(precision_bits);
+  const std::vector<Real> exact(d_out.begin(), d_out.end());
+  return backward_impl(problem, exact, precision_bits, keep_intermediates);
+}
+
 }  // namespace
 
 Gradients backward(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits) {
   return backward_impl(problem, d_out, precision_bits, false);
+}
+
+Gradients backward(const OracleProblem& problem, const std::vector<Real>& d_out, const BackwardOptions& options) {
+  if (static_cast<int64_t>(d_out.size()) != o_elements(problem.spec.shape)) {
+    throw std::invalid_argument("oracle::backward: d_out holds " + std::to_string(d_out.size()) +
+                                " values, O has " + std::to_string(o_elements(problem.spec.shape)));
+  }
+  return backward_impl(problem, d_out, options.precision_bits, options.keep_intermediates);
 }
 
 Gradients backward(const Problem& problem, const std::vector<double>& d_out, unsigned precision_bits) {

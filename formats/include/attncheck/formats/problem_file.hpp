@@ -32,6 +32,7 @@
 
 #include "attncheck/formats/json_input.hpp"
 #include "attncheck/formats/json_writer.hpp"
+#include "attncheck/oracle/backward.hpp"
 #include "attncheck/oracle/oracle.hpp"
 #include "attncheck/problem.hpp"
 
@@ -71,6 +72,13 @@ ProblemFile read_problem_file(const std::string& path);
 // PrecisionScope.
 oracle::OracleProblem oracle_problem(const ProblemFile& file);
 oracle::OracleResult run_oracle(const ProblemFile& file, const oracle::OracleOptions& options = {});
+
+// The upstream gradient as the oracle reads it: exact decimals (do's text) with exact-decimal
+// inputs, else the stored values. Empty when the file has no "do". Call inside a PrecisionScope.
+std::vector<oracle::Real> oracle_d_out(const ProblemFile& file);
+// The oracle's gradients for the file's "do" (which must be there: std::invalid_argument
+// otherwise), from the inputs as the oracle reads them (oracle_problem, oracle_d_out).
+oracle::Gradients run_backward_oracle(const ProblemFile& file, const oracle::BackwardOptions& options);
 
 // The scale the oracle uses, as a ledger shows it ("scaled by ..."). Exact-decimal inputs: the
 // file's decimal, which the oracle reads exactly. Stored inputs: the f64 the file's decimal was

@@ -22,6 +22,10 @@ inline constexpr int kResultsJsonVersion = 1;
 // A number, or "nan" / "inf" / "-inf".
 OrderedJson json_number(double x);
 
+// Error metrics (metrics.hpp) as the results write them: max_ulp, mean_ulp, bits, max_abs,
+// max_rel, normwise_rel, nmse, elements, unjudged, nonfinite_mismatches.
+OrderedJson metrics_json(const oracle::ErrorMetrics& metrics);
+
 // One kernel's check: status ("pass", "fail", "error", "skipped", "unjudged"), its reason,
 // and for a judged run the metrics, the bound verdict and the worst element of O and LSE
 // located by batch, head, query (and column).

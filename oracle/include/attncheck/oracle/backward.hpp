@@ -58,6 +58,12 @@ Gradients backward(const Problem& problem, const std::vector<double>& d_out,
 // of at least precision_bits (a finite-difference check perturbs them below float resolution).
 Gradients backward(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits);
 
+// The same with d_out as Reals (an exact-decimal dO read at the working precision) and the
+// options' intermediates: what a golden trace and `attncheck trace --backward` of an
+// exact-decimal problem file use. Call inside a PrecisionScope of at least
+// options.precision_bits, with the OracleProblem made in it (formats::oracle_problem).
+Gradients backward(const OracleProblem& problem, const std::vector<Real>& d_out, const BackwardOptions& options);
+
 // L = sum_e d_out[e] * O[e] at the working precision: the loss whose gradient backward() is.
 Real weighted_output_sum(const OracleProblem& problem, const std::vector<double>& d_out, unsigned precision_bits);
 
