@@ -472,6 +472,120 @@ void BackwardQueriesTask(const BackwardJob& job, int64_t task) {
   }
 }
 
+// The fused form, one task per (batch, kv head): the heads of the group in turn, each head's
+// rows in blocks of q_block, and for each block every key tile it sees, where S, P, dP and dS are
+// formed once and serve all three products: dQ += dS K (the block's f32 rows), dV += P^T dO and
+// dK += dS^T Q (f32 accumulators of the kv head's whole K and V). 5 products instead of the two
+// passes' 7; the same FMA chains element by element (keys ascending for dQ; heads, then rows
+// ascending for dK and dV), so the same bits. Used where (batch, kv head) pairs alone keep
+// every thread busy.
+template <typename T, class Exp>
+void BackwardFusedTask(const BackwardJob& job, int64_t task) {
+  const AttentionJob& plan = job.plan;
+  const AttentionShape& s = plan.spec->shape;
+  const int64_t kvh = task % s.kv_heads;
+  const int64_t b = task / s.kv_heads;
+  const size_t dim = static_cast<size_t>(s.head_dim), dv = static_cast<size_t>(s.value_dim);
+  const size_t dimp = PaddedValueDim(s.head_dim), dvp = PaddedValueDim(s.value_dim);
+  const size_t wp = TileWidth(plan.tile_keys);
+  const size_t block_rows = static_cast<size_t>(round_up(plan.q_block, kTiledRows));
+  BackwardWorkspace& ws = backward_workspace();
+
+  const size_t kv_len = static_cast<size_t>(s.kv_len);
+  float* dk = ws.dk.zeroed(kv_len * dimp);
+  float* dva = ws.dv.zeroed(kv_len * dvp);
+  float* kt = ws.kt.get(dim * wp);
+  float* vt = ws.vt.get(dv * wp);
+  float* kr = ws.kr.zeroed(static_cast<size_t>(plan.tile_keys) * dimp);  // padding columns stay 0
+  float* sp = ws.s.get(block_rows * wp);
+  float* dp = ws.dp.get(block_rows * wp);
+  ws.visible.resize(kTiledRows * wp);
+  uint8_t* visible = ws.visible.data();
+  const int64_t kv_base = (b * s.kv_heads + kvh) * s.kv_len;
+  const T* k = static_cast<const T*>(plan.k) + kv_base * s.head_dim;
+  const T* v = static_cast<const T*>(plan.v) + kv_base * s.value_dim;
+  const T* queries = static_cast<const T*>(plan.q);
+  const T* grads = static_cast<const T*>(job.d_out);
+  T* dq_out = static_cast<T*>(job.dq);
+  const int64_t group = group_size(s);
+  for (int64_t g = 0; g < group; ++g) {
+    const int64_t h = kvh * group + g;
+    for (int64_t i0 = 0; i0 < s.q_len; i0 += plan.q_block) {
+      const int64_t count = std::min(plan.q_block, s.q_len - i0);
+      const int64_t padded = round_up(count, kTiledRows);
+      const size_t rows_n = static_cast<size_t>(padded);
+      ws.rows.assign(rows_n, RowInfo{});
+      ws.lse.assign(rows_n, 0.0f);
+      ws.delta.assign(rows_n, 0.0f);
+      RowInfo* rows = ws.rows.data();
+      float* q = ws.q.zeroed(rows_n * dimp);
+      float* d_out = ws.d_out.zeroed(rows_n * dvp);
+      float* dq = ws.dq.zeroed(rows_n * dimp);
+      KeyRange keys{s.kv_len, 0};
+      for (int64_t r = 0; r < count; ++r) {
+        const int64_t i = i0 + r;
+        rows[r] = BackwardRow(job, b, h, i);
+        if (!rows[r].active) continue;  // sees no key: dQ stays 0, its dO is never read
+        ws.lse[r] = job.lse[rows[r].out_row];
+        ws.delta[r] = job.delta[rows[r].out_row];
+        WidenRow(queries + q_offset(s, b, h, i), dim, q + r * dimp);
+        WidenRow(grads + o_offset(s, b, h, i), dv, d_out + r * dvp);
+        keys.begin = std::min(keys.begin, rows[r].begin);
+        keys.end = std::max(keys.end, rows[r].end);
+      }
+      for (int64_t kb0 = keys.empty() ? keys.end : keys.begin / plan.k_block * plan.k_block; kb0 < keys.end;
+           kb0 += plan.k_block) {
+        const int64_t w = std::min(kb0 + plan.k_block, keys.end) - kb0;
+        const size_t wn = static_cast<size_t>(w);
+        bool packed = false;
+        for (int64_t gr = 0; gr < padded; gr += kTiledRows) {
+          float* gs = sp + static_cast<size_t>(gr) * wp;
+          float* gdp = dp + static_cast<size_t>(gr) * wp;
+          const Coverage coverage = Classify<kTiledRows>(rows + gr, kb0, w, plan.scalar_alibi);
+          if (coverage == Coverage::none) {  // zeros for the rank-n updates below
+            std::memset(gs, 0, kTiledRows * wp * sizeof(float));
+            std::memset(gdp, 0, kTiledRows * wp * sizeof(float));
+            continue;
+          }
+          if (!packed) {
+            PackKeysTransposed(k + kb0 * s.head_dim, wn, dim, wp, kt, nullptr);
+            PackKeysTransposed(v + kb0 * s.value_dim, wn, dv, wp, vt, nullptr);
+            PackValues(k + kb0 * s.head_dim, wn, dim, dimp, kr);
+            packed = true;
+          }
+          const size_t ro = static_cast<size_t>(gr);
+          ScoresRows6(q + ro * dimp, dimp, dim, kt, wp, gs);
+          ScoresRows6(d_out + ro * dvp, dvp, dv, vt, wp, gdp);
+          if (coverage == Coverage::full) {
+            GroupGrads<Exp>(coverage, gs, gdp, nullptr, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
+                            wn, wp);
+            AccumulatePV<kTiledRows, Take::all>(gdp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
+                                                dq + ro * dimp, dimp);
+          } else {
+            GroupGrads<Exp>(coverage, gs, gdp, visible, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
+                            wn, wp);
+            AccumulatePV<kTiledRows, Take::flagged>(gdp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
+                                                    dq + ro * dimp, dimp);
+          }
+        }
+        if (!packed) continue;
+        const size_t key0 = static_cast<size_t>(kb0);
+        AccumulateOuter(sp, wp, d_out, dvp, rows_n, wn, dvp, dva + key0 * dvp);  // dV += P^T dO
+        AccumulateOuter(dp, wp, q, dimp, rows_n, wn, dimp, dk + key0 * dimp);    // dK += dS^T Q
+      }
+      for (int64_t r = 0; r < count; ++r) {
+        StoreScaled(dq + r * dimp, dim, plan.scale, dq_out + rows[r].out_row * s.head_dim);
+      }
+    }
+  }
+  T* dk_out = static_cast<T*>(job.dk) + kv_base * s.head_dim;
+  T* dv_out = static_cast<T*>(job.dv) + kv_base * s.value_dim;
+  for (size_t j = 0; j < kv_len; ++j) {
+    StoreScaled(dk + j * dimp, dim, plan.scale, dk_out + j * dim);
+    NarrowRow(dva + j * dvp, dv, dv_out + j * dv);
+  }
+}
+
 }  // namespace attncheck::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 

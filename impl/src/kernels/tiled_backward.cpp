@@ -40,6 +40,10 @@ void run_tiled_backward(const AttentionSpec& spec, const BackwardInputs& in, con
   const int threads = resolve_threads(options);
   const double flops = dense_flops(s);
   run_tasks(s.batch * s.q_heads, threads, 2.0 * double(rows) * double(s.value_dim), tasks.rows, &job);
+  if (s.batch * s.kv_heads >= kFusedTasksPerThread * threads) {
+    run_tasks(s.batch * s.kv_heads, threads, 2.5 * flops, tasks.fused, &job);
+    return;
+  }
   // Key pass: S, dP, dV, dK (4 products); query pass: S, dP, dQ (3).
   run_tasks(s.batch * s.kv_heads * job.k_blocks, threads, 2.0 * flops, tasks.keys, &job);
   run_tasks(s.batch * s.kv_heads * job.plan.q_blocks, threads, 1.5 * flops, tasks.queries, &job);

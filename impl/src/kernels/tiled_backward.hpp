@@ -18,6 +18,10 @@ namespace attncheck::kernels {
 // dV element adds its rows in the same order whatever the chunking.
 inline constexpr int64_t kBackwardChunkRows = 48;
 
+// The fused form needs this many (batch, kv head) tasks per thread to keep the threads evenly
+// busy; with fewer (one sequence of an MQA model, say) the two passes cut the work finer.
+inline constexpr int64_t kFusedTasksPerThread = 2;
+
 // One backward call, resolved. `plan` holds what the forward's tasks read (spec, Q, K, V,
 // visibility, scale, tile sizes); the rest is the backward's own.
 struct BackwardJob {
@@ -53,6 +57,8 @@ struct BackwardWorkspace {
   std::vector<RowInfo> rows;
   std::vector<float> lse, delta;
 };
+// The fused form keeps f32 dK and dV of a whole kv head (kv_len x (head_dim + value_dim) floats
+// per thread, the size of the outputs it writes); the two passes only tiles of them.
 BackwardWorkspace& backward_workspace();  // this thread's
 
 // Pre-pass task (one per (batch, query head)): each row's visible range (empty if it sees no
@@ -88,16 +94,20 @@ void backward_rows_task(const void* job_ptr, int64_t task, Workspace& /*unused*/
   }
 }
 
-// The three task bodies of one kernel: the pre-pass (backward_rows_task<T>), the key pass and
-// the query pass (tiled_backward-inl.h).
+// The task bodies of one kernel: the pre-pass (backward_rows_task<T>), the key pass, the query
+// pass and the fused form (tiled_backward-inl.h).
 struct BackwardTasks {
   TaskBody rows = nullptr;
   TaskBody keys = nullptr;
   TaskBody queries = nullptr;
+  TaskBody fused = nullptr;
 };
 
-// Validates, resolves the tile sizes and runs the pre-pass, then the key pass (one task per
-// (batch, kv head, key block)), then the query pass (one per (batch, kv head, query block)).
+// Validates, resolves the tile sizes and runs the pre-pass, then either the fused form (one task
+// per (batch, kv head), where there are at least kFusedTasksPerThread of them per thread) or the
+// key pass (one task per (batch, kv head, key block)) and the query pass (one per (batch, kv
+// head, query block)). Both give the same bits (tiled_backward-inl.h), so the choice, which
+// depends on the thread count, changes no result.
 void run_tiled_backward(const AttentionSpec& spec, const BackwardInputs& inputs, const BackwardOutputs& outputs,
                         const KernelOptions& options, const BackwardTasks& tasks);
 

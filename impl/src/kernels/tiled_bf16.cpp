@@ -25,6 +25,9 @@ void TiledBf16BackwardKeys(const void* job, int64_t task, Workspace&) {
 void TiledBf16BackwardQueries(const void* job, int64_t task, Workspace&) {
   BackwardQueriesTask<bfloat16, FastExp>(*static_cast<const BackwardJob*>(job), task);
 }
+void TiledBf16BackwardFused(const void* job, int64_t task, Workspace&) {
+  BackwardFusedTask<bfloat16, FastExp>(*static_cast<const BackwardJob*>(job), task);
+}
 
 }  // namespace attncheck::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -56,6 +59,10 @@ void tiled_p_rounded_bf16(const AttentionSpec& spec, const AttentionInputs& in, 
 
 HWY_EXPORT(TiledBf16BackwardKeys);
 HWY_EXPORT(TiledBf16BackwardQueries);
+HWY_EXPORT(TiledBf16BackwardFused);
+void tiled_bf16_backward_fused(const void* job, int64_t task, Workspace& ws) {
+  HWY_DYNAMIC_DISPATCH(TiledBf16BackwardFused)(job, task, ws);
+}
 void tiled_bf16_backward_keys(const void* job, int64_t task, Workspace& ws) {
   HWY_DYNAMIC_DISPATCH(TiledBf16BackwardKeys)(job, task, ws);
 }
@@ -65,7 +72,8 @@ void tiled_bf16_backward_queries(const void* job, int64_t task, Workspace& ws) {
 void tiled_bf16_backward(const AttentionSpec& spec, const BackwardInputs& in, const BackwardOutputs& out,
                         const KernelOptions& options) {
   run_tiled_backward(spec, in, out, options,
-                     BackwardTasks{&backward_rows_task<bfloat16>, &tiled_bf16_backward_keys, &tiled_bf16_backward_queries});
+                     BackwardTasks{&backward_rows_task<bfloat16>, &tiled_bf16_backward_keys, &tiled_bf16_backward_queries,
+                                   &tiled_bf16_backward_fused});
 }
 
 }  // namespace

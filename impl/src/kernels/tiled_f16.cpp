@@ -25,6 +25,9 @@ void TiledF16BackwardKeys(const void* job, int64_t task, Workspace&) {
 void TiledF16BackwardQueries(const void* job, int64_t task, Workspace&) {
   BackwardQueriesTask<float16, FastExp>(*static_cast<const BackwardJob*>(job), task);
 }
+void TiledF16BackwardFused(const void* job, int64_t task, Workspace&) {
+  BackwardFusedTask<float16, FastExp>(*static_cast<const BackwardJob*>(job), task);
+}
 
 }  // namespace attncheck::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -56,6 +59,10 @@ void tiled_p_rounded_f16(const AttentionSpec& spec, const AttentionInputs& in, c
 
 HWY_EXPORT(TiledF16BackwardKeys);
 HWY_EXPORT(TiledF16BackwardQueries);
+HWY_EXPORT(TiledF16BackwardFused);
+void tiled_f16_backward_fused(const void* job, int64_t task, Workspace& ws) {
+  HWY_DYNAMIC_DISPATCH(TiledF16BackwardFused)(job, task, ws);
+}
 void tiled_f16_backward_keys(const void* job, int64_t task, Workspace& ws) {
   HWY_DYNAMIC_DISPATCH(TiledF16BackwardKeys)(job, task, ws);
 }
@@ -65,7 +72,8 @@ void tiled_f16_backward_queries(const void* job, int64_t task, Workspace& ws) {
 void tiled_f16_backward(const AttentionSpec& spec, const BackwardInputs& in, const BackwardOutputs& out,
                         const KernelOptions& options) {
   run_tiled_backward(spec, in, out, options,
-                     BackwardTasks{&backward_rows_task<float16>, &tiled_f16_backward_keys, &tiled_f16_backward_queries});
+                     BackwardTasks{&backward_rows_task<float16>, &tiled_f16_backward_keys, &tiled_f16_backward_queries,
+                                   &tiled_f16_backward_fused});
 }
 
 }  // namespace

@@ -24,11 +24,17 @@ void TiledF32BackwardKeys(const void* job, int64_t task, Workspace&) {
 void TiledF32BackwardQueries(const void* job, int64_t task, Workspace&) {
   BackwardQueriesTask<float, FastExp>(*static_cast<const BackwardJob*>(job), task);
 }
+void TiledF32BackwardFused(const void* job, int64_t task, Workspace&) {
+  BackwardFusedTask<float, FastExp>(*static_cast<const BackwardJob*>(job), task);
+}
 void TiledExactExpF32BackwardKeys(const void* job, int64_t task, Workspace&) {
   BackwardKeysTask<float, LibmExp>(*static_cast<const BackwardJob*>(job), task);
 }
 void TiledExactExpF32BackwardQueries(const void* job, int64_t task, Workspace&) {
   BackwardQueriesTask<float, LibmExp>(*static_cast<const BackwardJob*>(job), task);
+}
+void TiledExactExpF32BackwardFused(const void* job, int64_t task, Workspace&) {
+  BackwardFusedTask<float, LibmExp>(*static_cast<const BackwardJob*>(job), task);
 }
 
 }  // namespace attncheck::kernels::HWY_NAMESPACE
@@ -61,6 +67,10 @@ void tiled_exact_exp_f32(const AttentionSpec& spec, const AttentionInputs& in, c
 
 HWY_EXPORT(TiledF32BackwardKeys);
 HWY_EXPORT(TiledF32BackwardQueries);
+HWY_EXPORT(TiledF32BackwardFused);
+void tiled_f32_backward_fused(const void* job, int64_t task, Workspace& ws) {
+  HWY_DYNAMIC_DISPATCH(TiledF32BackwardFused)(job, task, ws);
+}
 void tiled_f32_backward_keys(const void* job, int64_t task, Workspace& ws) {
   HWY_DYNAMIC_DISPATCH(TiledF32BackwardKeys)(job, task, ws);
 }
@@ -70,10 +80,15 @@ void tiled_f32_backward_queries(const void* job, int64_t task, Workspace& ws) {
 void tiled_f32_backward(const AttentionSpec& spec, const BackwardInputs& in, const BackwardOutputs& out,
                         const KernelOptions& options) {
   run_tiled_backward(spec, in, out, options,
-                     BackwardTasks{&backward_rows_task<float>, &tiled_f32_backward_keys, &tiled_f32_backward_queries});
+                     BackwardTasks{&backward_rows_task<float>, &tiled_f32_backward_keys, &tiled_f32_backward_queries,
+                                   &tiled_f32_backward_fused});
 }
 HWY_EXPORT(TiledExactExpF32BackwardKeys);
 HWY_EXPORT(TiledExactExpF32BackwardQueries);
+HWY_EXPORT(TiledExactExpF32BackwardFused);
+void tiled_exact_exp_f32_backward_fused(const void* job, int64_t task, Workspace& ws) {
+  HWY_DYNAMIC_DISPATCH(TiledExactExpF32BackwardFused)(job, task, ws);
+}
 void tiled_exact_exp_f32_backward_keys(const void* job, int64_t task, Workspace& ws) {
   HWY_DYNAMIC_DISPATCH(TiledExactExpF32BackwardKeys)(job, task, ws);
 }
@@ -83,7 +98,8 @@ void tiled_exact_exp_f32_backward_queries(const void* job, int64_t task, Workspa
 void tiled_exact_exp_f32_backward(const AttentionSpec& spec, const BackwardInputs& in, const BackwardOutputs& out,
                         const KernelOptions& options) {
   run_tiled_backward(spec, in, out, options,
-                     BackwardTasks{&backward_rows_task<float>, &tiled_exact_exp_f32_backward_keys, &tiled_exact_exp_f32_backward_queries});
+                     BackwardTasks{&backward_rows_task<float>, &tiled_exact_exp_f32_backward_keys, &tiled_exact_exp_f32_backward_queries,
+                                   &tiled_exact_exp_f32_backward_fused});
 }
 
 }  // namespace
