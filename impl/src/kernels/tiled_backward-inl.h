@@ -16,8 +16,10 @@
 // No task writes another's output, so there are no atomics, and Lq x Lk never exists: memory is
 // O(tile) per thread (the packed tiles, the chunk's rows, its P and dS, the dK/dV tile or the
 // block's dQ rows, all f32, for every storage dtype) plus D and the row ranges per query row.
-// The price of deterministic dQ is the query pass's recomputation of S and dP: 7 products of
-// Lq x Lk x D per head where an atomic dQ needs 5.
+// The price of deterministic dQ in this form is the query pass's recomputation of S and dP: 7
+// products of Lq x Lk x D per head where an atomic dQ needs 5. So where there are enough
+// (batch, kv head) pairs to keep the threads busy, one task per pair runs both passes' work at
+// once (BackwardFusedTask, 5 products, f32 dK/dV of the whole kv head): the same chains below.
 // Invariant (bit-identical for every thread count, q_block and k_block): each gradient element is
 // one f32 FMA chain in a fixed order, whatever the tiles: dQ_i[d] over the visible keys j
 // ascending, dK_j[d] and dV_j[c] over the rows (head of the group, query position) ascending.

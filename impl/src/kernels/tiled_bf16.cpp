@@ -1,6 +1,7 @@
 // Tiled online-softmax forward, bf16 storage (widened exactly to f32 when a tile is packed):
 // tiled_bf16 (vectorized exp, P in f32) and tiled_p_rounded_bf16 (P rounded to bf16 before P.V).
-// Algorithm and invariants: tiled_forward-inl.h.
+// Algorithm and invariants: tiled_forward-inl.h; the backward of the fast-exp (and exact-exp)
+// kernels: tiled_backward-inl.h.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/tiled_bf16.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

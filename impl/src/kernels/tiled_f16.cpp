@@ -1,6 +1,7 @@
 // Tiled online-softmax forward, f16 storage (widened exactly to f32 when a tile is packed):
 // tiled_f16 (vectorized exp, P in f32) and tiled_p_rounded_f16 (P rounded to f16 before P.V).
-// Algorithm and invariants: tiled_forward-inl.h.
+// Algorithm and invariants: tiled_forward-inl.h; the backward of the fast-exp (and exact-exp)
+// kernels: tiled_backward-inl.h.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/tiled_f16.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,5 +1,6 @@
 // Tiled online-softmax forward, f32 storage: tiled_f32 (vectorized exp) and
-// tiled_exact_exp_f32 (libm expf). Algorithm and invariants: tiled_forward-inl.h.
+// tiled_exact_exp_f32 (libm expf), each with its backward. Algorithm and invariants:
+// tiled_forward-inl.h; the backward: tiled_backward-inl.h.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/tiled_f32.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
