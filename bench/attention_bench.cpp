@@ -1,10 +1,11 @@
 // Speed of the optimized kernels against this machine's measured peaks and against the naive
-// OpenBLAS attention. Checks one reference: before timing, the naive baseline's output must
-// match tiled_f32's (normwise relative difference below 1e-5), so neither side of the
-// vs_naive ratio can be computing nothing; everything else is the tests' job.
+// OpenBLAS attention. Checks two references: before timing, the naive baseline's output must
+// match tiled_f32's (normwise relative difference below 1e-5), and its backward's dQ, dK and dV
+// tiled_f32's (below 1e-4 each), so neither side of a vs_naive ratio can be computing nothing;
+// everything else is the tests' job.
 //
 // FLOPs (docs/performance.md): 4 * Lq * Lk * D per head for the forward (2 for Q.K^T, 2 for
-// P.V), halved for causal; decode reports bytes of K and V read (each cached token once per
+// P.V), halved for causal; 2.5 times that for the backward (FlashAttention's count); decode reports bytes of K and V read (each cached token once per
 // kv head). Counters:
 //   GFLOP/s, GB/s      Google Benchmark rates over all iterations;
 //   frac_peak_fma      best-iteration GFLOP/s / the best FMA peak sample taken between this
@@ -18,6 +19,7 @@
 //   causal_over_full   causal wall time over the same kernel's non-causal time;
 //   vs_f32             a 16-bit kernel's GFLOP/s over tiled_f32's (same shape, threads);
 //   vs_fast            a variant's GFLOP/s over its dtype's default tiled kernel;
+//   vs_dense           the tiled backward's GFLOP/s over the dense reference backward's;
 //   vs_stream_bound    f16 decode: the kernel's speed over the stream-bound loop's
 //                      (decode_stream_bound.hpp), timed between the kernel's iterations;
 //                      stream_bound_frac_peak_read is that loop's own fraction of the peak.
@@ -168,7 +170,7 @@ std::function<void()> naive_run(int64_t length, int threads) {
   static std::map<int64_t, std::shared_ptr<std::vector<float>>> outputs;
   auto in = forward_inputs(DType::f32, kHeads, length, kDim, false);
   auto& naive = states[length];
-  if (!naive) naive = std::make_shared<NaiveAttention>(NaiveAttention{kHeads, length, kDim, {}});
+  if (!naive) naive = std::make_shared<NaiveAttention>(NaiveAttention{kHeads, length, kDim, {}, {}});
   auto& o = outputs[length];
   if (!o) o = std::make_shared<std::vector<float>>(static_cast<size_t>(kHeads * length * kDim));
   return [in, naive = naive, o = o, threads] {
@@ -179,7 +181,7 @@ std::function<void()> naive_run(int64_t length, int threads) {
 
 void BM_NaiveOpenBLAS(benchmark::State& state, int64_t length, int threads) {
   auto in = forward_inputs(DType::f32, kHeads, length, kDim, false);
-  NaiveAttention naive{kHeads, length, kDim, {}};
+  NaiveAttention naive{kHeads, length, kDim, {}, {}};
   std::vector<float> o(static_cast<size_t>(kHeads * length * kDim));
   // The one reference check: the baseline and tiled_f32 agree.
   naive.run(static_cast<const float*>(in->q.data()), static_cast<const float*>(in->k.data()),
@@ -238,6 +240,140 @@ void BM_Forward(benchmark::State& state, std::string name, int64_t length, bool 
   if (causal) state.counters["causal_over_full"] = best / full.best;
   if (vs_f32) state.counters["vs_f32"] = f32.best / best;
   if (vs_fast) state.counters["vs_fast"] = fast.best / best;
+}
+
+// ------------------------------------------------------------------ backward
+
+// A backward call's buffers: the forward's inputs (shared per dtype), dO, the O and LSE of the
+// kernel's own forward (computed once), and dQ, dK, dV.
+struct BackwardBuffers {
+  std::shared_ptr<ForwardInputs> in;
+  StorageBuffer d_out, o, dq, dk, dv;
+  std::vector<float> lse;
+};
+
+std::shared_ptr<BackwardBuffers> backward_buffers(const KernelInfo& kernel, int64_t length, bool causal) {
+  static std::map<std::string, std::shared_ptr<BackwardBuffers>> cache;
+  auto& slot = cache[kernel.name + "/" + std::to_string(length) + (causal ? "/c" : "/n")];
+  if (!slot) {
+    auto b = std::make_shared<BackwardBuffers>();
+    b->in = forward_inputs(kernel.dtype, kHeads, length, kDim, causal);
+    const size_t n = static_cast<size_t>(kHeads * length * kDim);
+    b->d_out = StorageBuffer::encode(kernel.dtype, normal_values(n, 7));
+    b->o = StorageBuffer(kernel.dtype, n);
+    b->dq = StorageBuffer(kernel.dtype, n);
+    b->dk = StorageBuffer(kernel.dtype, n);
+    b->dv = StorageBuffer(kernel.dtype, n);
+    b->lse.resize(static_cast<size_t>(kHeads * length));
+    kernel.forward(b->in->spec, AttentionInputs{b->in->q.data(), b->in->k.data(), b->in->v.data(), {}},
+                   AttentionOutputs{b->o.data(), b->lse.data()}, KernelOptions{});
+    slot = b;
+  }
+  return slot;
+}
+
+std::function<void()> backward_run(const std::string& name, int64_t length, bool causal, int threads) {
+  const KernelInfo* kernel = find_kernel(name);
+  auto b = backward_buffers(*kernel, length, causal);
+  return [kernel, b, threads] {
+    kernel->backward(b->in->spec,
+                     BackwardInputs{b->in->q.data(), b->in->k.data(), b->in->v.data(), b->o.data(), b->lse.data(),
+                                    b->d_out.data(), {}},
+                     BackwardOutputs{b->dq.data(), b->dk.data(), b->dv.data()}, KernelOptions{.threads = threads});
+  };
+}
+
+// FlashAttention's count: 2.5 times the forward's flops (5 products of Lq x Lk x D per head
+// against the forward's 2), halved for causal. The tiled backward does 7 (its query pass
+// recomputes S and dP for a deterministic dQ), the naive one 6 (S again): neither is counted.
+double backward_flops(const AttentionSpec& spec) { return 2.5 * forward_flops(spec); }
+
+// The naive OpenBLAS backward on tiled_f32's inputs, O and dO (outputs kept per length).
+std::function<void()> naive_backward_run(int64_t length, int threads) {
+  static std::map<int64_t, std::shared_ptr<NaiveAttention>> states;
+  static std::map<int64_t, std::shared_ptr<std::vector<float>>> outputs;
+  auto b = backward_buffers(*find_kernel("tiled_f32"), length, false);
+  auto& naive = states[length];
+  if (!naive) naive = std::make_shared<NaiveAttention>(NaiveAttention{kHeads, length, kDim, {}, {}});
+  auto& out = outputs[length];
+  if (!out) out = std::make_shared<std::vector<float>>(static_cast<size_t>(3 * kHeads * length * kDim));
+  return [b, naive = naive, out = out, threads] {
+    const size_t n = out->size() / 3;
+    naive->backward(static_cast<const float*>(b->in->q.data()), static_cast<const float*>(b->in->k.data()),
+                    static_cast<const float*>(b->in->v.data()), static_cast<const float*>(b->o.data()),
+                    static_cast<const float*>(b->d_out.data()), out->data(), out->data() + n, out->data() + 2 * n,
+                    threads);
+  };
+}
+
+void BM_NaiveOpenBLASBackward(benchmark::State& state, int64_t length, int threads) {
+  // The one reference check: the baseline's dQ, dK, dV agree with tiled_f32's (normwise).
+  auto b = backward_buffers(*find_kernel("tiled_f32"), length, false);
+  NaiveAttention naive{kHeads, length, kDim, {}, {}};
+  const size_t n = static_cast<size_t>(kHeads * length * kDim);
+  std::vector<float> grads(3 * n);
+  naive.backward(static_cast<const float*>(b->in->q.data()), static_cast<const float*>(b->in->k.data()),
+                 static_cast<const float*>(b->in->v.data()), static_cast<const float*>(b->o.data()),
+                 static_cast<const float*>(b->d_out.data()), grads.data(), grads.data() + n, grads.data() + 2 * n,
+                 threads);
+  backward_run("tiled_f32", length, false, threads)();
+  const float* tiled[3] = {static_cast<const float*>(b->dq.data()), static_cast<const float*>(b->dk.data()),
+                           static_cast<const float*>(b->dv.data())};
+  for (size_t g = 0; g < 3; ++g) {
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double x = grads[g * n + i], y = tiled[g][i];
+      diff += (x - y) * (x - y);
+      norm += y * y;
+    }
+    if (!(std::sqrt(diff / norm) < 1e-4)) {
+      state.SkipWithError("naive OpenBLAS backward disagrees with tiled_f32's");
+      return;
+    }
+  }
+  const Timed timed = time_iterations(state, threads, naive_backward_run(length, threads));
+  const double flops = backward_flops(b->in->spec);
+  state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  report_fraction_of_peak(state, "fma", flops / timed.best * 1e-9, timed.peaks.fma_gflops,
+                          machine_peaks(threads).fma_gflops);
+}
+
+// Counters as BM_Forward's (vs_naive: tiled_f32, full, against the naive OpenBLAS backward).
+void BM_Backward(benchmark::State& state, std::string name, int64_t length, bool causal, int threads) {
+  const KernelInfo* kernel = find_kernel(name);
+  state.SetLabel(simd_target_name());
+  Companion naive{naive_backward_run(length, threads)}, full{backward_run(name, length, false, threads)};
+  Companion f32{backward_run("tiled_f32", length, causal, threads)};
+  std::vector<Companion*> companions;
+  const bool vs_naive = name == "tiled_f32" && !causal;
+  const bool vs_f32 = kernel->dtype != DType::f32;
+  if (vs_naive) companions.push_back(&naive);
+  if (causal) companions.push_back(&full);
+  if (vs_f32) companions.push_back(&f32);
+  backward_run(name, length, causal, threads)();  // warm-up: pages, pool threads
+  const Timed timed = time_iterations(state, threads, backward_run(name, length, causal, threads), companions);
+  const double flops = backward_flops(backward_buffers(*kernel, length, causal)->in->spec);
+  state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  report_fraction_of_peak(state, "fma", flops / timed.best * 1e-9, timed.peaks.fma_gflops,
+                          machine_peaks(threads).fma_gflops);
+  if (vs_naive) state.counters["vs_naive"] = naive.best / timed.best;
+  if (causal) state.counters["causal_over_full"] = timed.best / full.best;
+  if (vs_f32) state.counters["vs_f32"] = f32.best / timed.best;
+}
+
+// The tiled backward against the dense reference backward of the same dtype (one row at a time,
+// scalar, single-threaded by design), at a length that keeps the dense side to about a second.
+void BM_BackwardVsDense(benchmark::State& state, std::string name, int64_t length, int threads) {
+  const KernelInfo* kernel = find_kernel(name);
+  state.SetLabel(simd_target_name());
+  Companion dense{backward_run("dense_" + std::string(dtype_name(kernel->dtype)), length, false, threads)};
+  backward_run(name, length, false, threads)();
+  const Timed timed = time_iterations(state, threads, backward_run(name, length, false, threads), {&dense});
+  const double flops = backward_flops(backward_buffers(*kernel, length, false)->in->spec);
+  state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  report_fraction_of_peak(state, "fma", flops / timed.best * 1e-9, timed.peaks.fma_gflops,
+                          machine_peaks(threads).fma_gflops);
+  state.counters["vs_dense"] = dense.best / timed.best;
 }
 
 // ------------------------------------------------------------------ decode
@@ -345,6 +481,23 @@ void register_all() {
             ->Iterations(th == 1 ? 3 : 4)->UseManualTime()->Unit(benchmark::kMillisecond);
       }
     }
+  }
+  for (int th : thread_counts) {
+    if (th == 1) continue;  // the backward's targets are for all threads; one thread would double its time
+    benchmark::RegisterBenchmark(("NaiveOpenBLASBackward/L:2048" + t(th)).c_str(), BM_NaiveOpenBLASBackward, L, th)
+        ->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+    for (const char* name : {"tiled_f32", "tiled_f16", "tiled_bf16"}) {
+      for (bool causal : {false, true}) {
+        if (causal && std::string(name) != "tiled_f32") continue;
+        benchmark::RegisterBenchmark(
+            ("Backward/" + std::string(name) + "/L:2048" + (causal ? "/causal" : "/full") + t(th)).c_str(), BM_Backward,
+            std::string(name), L, causal, th)
+            ->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+      }
+    }
+    benchmark::RegisterBenchmark(("BackwardVsDense/tiled_f32/L:512" + t(th)).c_str(), BM_BackwardVsDense,
+                                 std::string("tiled_f32"), int64_t{512}, th)
+        ->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
   }
   for (int th : thread_counts) {
     for (const char* name : {"decode_f16", "decode_bf16", "decode_bf16_dot", "decode_f32"}) {

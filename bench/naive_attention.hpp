@@ -16,6 +16,14 @@ struct NaiveAttention {
 
   // q, k, v, o: [heads, length, dim] f32. threads: OpenBLAS and the softmax both use this many.
   void run(const float* q, const float* k, const float* v, float* o, int threads);
+
+  // The backward the same user would write on materialised matrices, per head: S = scale Q K^T
+  // and P = softmax(S) again (sgemm, the row softmax above), dV = P^T dO, dP = dO V^T (sgemm),
+  // D = rowsum(dO * O), dS = P * (dP - D) (rows over OpenMP threads), dQ = scale dS K and
+  // dK = scale dS^T Q (sgemm). Two L x L matrices per head (scores, grads), reused across heads.
+  void backward(const float* q, const float* k, const float* v, const float* o, const float* d_out, float* dq,
+                float* dk, float* dv, int threads);
+  std::vector<float> grads;  // one head's dP, then dS
 };
 
 }  // namespace attncheck::bench

@@ -15,7 +15,8 @@ void run_tiled_forward(const AttentionSpec& spec, const AttentionInputs& inputs,
   run_tasks(s.batch * s.kv_heads * job.q_blocks, resolve_threads(options), dense_flops(s), task, &job);
 }
 
-KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant, ForwardFn forward) {
+KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant, ForwardFn forward,
+                             BackwardFn backward) {
   KernelInfo k;
   k.name = name;
   k.dtype = dtype;
@@ -38,6 +39,7 @@ KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant
       break;
   }
   k.forward = forward;
+  k.backward = backward;
   k.key_tile = kDefaultKBlock;
   k.exp = variant == TiledVariant::exact_exp ? ExpFn{&libm_exp} : ExpFn{&fast_exp};
   return k;

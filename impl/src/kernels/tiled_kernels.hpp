@@ -18,6 +18,8 @@ enum class TiledVariant {
 void run_tiled_forward(const AttentionSpec& spec, const AttentionInputs& inputs,
                        const AttentionOutputs& outputs, const KernelOptions& options, TaskBody task);
 
-KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant, ForwardFn forward);
+// backward (optional): the variant's tiled backward (tiled_backward-inl.h), with the same exp.
+KernelInfo tiled_kernel_info(const char* name, DType dtype, TiledVariant variant, ForwardFn forward,
+                             BackwardFn backward = nullptr);
 
 }  // namespace attncheck::kernels
