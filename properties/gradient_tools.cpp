@@ -55,6 +55,32 @@ BackwardResult run_with(const KernelInfo& kernel, const Problem& problem, const 
   return run_backward(kernel, problem, forward.o, forward.lse, options);
 }
 
+BoundedGradients bounded_backward(const KernelInfo& kernel, const Problem& problem, const HandedForward& forward,
+                                  const KernelOptions& options) {
+  BoundedGradients g;
+  g.exact = oracle::backward(problem, oracle::BackwardOptions{.keep_intermediates = true});
+  g.got = run_with(kernel, problem, forward, options);
+  g.bound = oracle::a_priori_gradient_bound(problem, g.exact, g.got, kernel.error, kernel.dtype);
+  return g;
+}
+
+double gamma_f64(int64_t n) {
+  const double nu = static_cast<double>(n) * 0x1p-53;
+  return nu / (1 - nu);
+}
+
+SpecRequest bounded_request(const KernelInfo& kernel) {
+  SpecRequest request = request_for(kernel);
+  request.limits.max_q_len = 24;
+  request.limits.max_kv_len = 40;
+  request.limits.max_dim = 24;
+  request.limits.max_work = 12000;
+  request.limits.max_long_work = 24000;  // e.g. 769 keys x 8 rows x (1 + 2) dims
+  request.limits.max_long_q_len = 48;
+  request.limits.max_long_dim = 4;
+  return request;
+}
+
 namespace {
 
 std::string element_name(const char* tensor, const char* head, const char* pos, const char* col, int64_t heads,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attncheck/kernel.hpp"
+#include "attncheck/oracle/gradient_check.hpp"
 #include "attncheck/oracle/real.hpp"
 #include "attncheck/problem.hpp"
 #include "attncheck/run.hpp"
@@ -27,6 +28,15 @@ bool has_backward(const KernelInfo& kernel);
 // q_len - 1 (2 for 1); a drawn value_dim == head_dim becomes head_dim - 1 (2 for 1), so the
 // long regime's kv_len stays on its tile edge and shrinking still moves toward 1.
 AttentionSpec draw_gradient_spec(SpecRequest request, const KernelInfo& kernel);
+
+// The value kinds of the laws that judge by the a-priori gradient bound: every kind but
+// large_logits. A logit near 2^100 carries an f32 rounding error near 2^76, so P = exp(s - LSE)
+// recomputed from an LSE not formed from those same rounded scores (the oracle's) is
+// meaningless: the a-priori bound there is infinite, and a backward's NaN is no bug. (The bitwise
+// laws draw every kind: bits do not need a bound.)
+#define ATTNCHECK_BOUNDED_VALUE_KINDS                                                                        \
+  { ValueKind::normal, ValueKind::uniform, ValueKind::ties, ValueKind::subnormals, ValueKind::outliers,      \
+    ValueKind::near_exp_overflow }
 
 // draw_problem() plus an upstream gradient dO: N(0, 1) rounded to the dtype
 // (add_random_d_out) from a drawn seed.
@@ -55,6 +65,26 @@ HandedForward handed_forward(const KernelInfo& kernel, const Problem& problem, F
 // The backward of `kernel` with the handed forward values.
 BackwardResult run_with(const KernelInfo& kernel, const Problem& problem, const HandedForward& forward,
                         const KernelOptions& options = {});
+
+// The oracle's gradients with their intermediates, the kernel's with the handed forward, and the
+// kernel's a-priori per-element bound (oracle/gradient_check.hpp, docs/error-model.md,
+// "Backward bounds"): the bound-based laws derive their tolerance from it.
+struct BoundedGradients {
+  oracle::Gradients exact;
+  BackwardResult got;
+  oracle::GradientBound bound;
+};
+BoundedGradients bounded_backward(const KernelInfo& kernel, const Problem& problem, const HandedForward& forward,
+                                  const KernelOptions& options = {});
+
+// gamma_n of a sum of n + 1 doubles in any order (Higham): n u / (1 - n u), u = 2^-53. The laws
+// that sum a kernel's floats in double add gamma(n) times the sum of magnitudes for it.
+double gamma_f64(int64_t n);
+
+// The shape limits of the laws that run the oracle's backward: it computes every row (dK and dV
+// sum over all of them), so its work batch * q_heads * q_len * kv_len * (head_dim + value_dim)
+// is bounded in both regimes; long cases keep few query rows and narrow heads.
+SpecRequest bounded_request(const KernelInfo& kernel);
 
 // Names of gradient elements: "dQ[b=0,h=1,i=2,d=3]", "dK[b=0,g=1,j=2,d=3]", "dV[...,c=3]".
 std::string dq_name(const AttentionShape& s, int64_t index);
