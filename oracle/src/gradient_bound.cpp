@@ -73,12 +73,15 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
   // Per key element: the error carried in by the rows (sum_r E_r |x_r|), the magnitude of what
   // is summed (sum_r |x_r^computed|), and per key the number of rows that see it.
   std::vector<double> dk_error(static_cast<size_t>(k_elements(s)), 0.0), dk_size(dk_error.size(), 0.0);
+  // sum_r |Q_rd| per key element, and per row sum_j |K_jd|: a product scale * dS that
+  // underflows (B8) is off by 2^-150 before it multiplies Q_rd or K_jd.
+  std::vector<double> dk_factor_sum(dk_error.size(), 0.0);
   std::vector<double> dv_error(static_cast<size_t>(v_elements(s)), 0.0), dv_size(dv_error.size(), 0.0);
   std::vector<int64_t> key_rows(static_cast<size_t>(s.batch * s.kv_heads * s.kv_len), 0);
   GradientBound bound;
   bound.dq.assign(static_cast<size_t>(q_elements(s)), 0.0);
 
-  std::vector<double> dq_error(D), dq_size(D), abs_query(D), abs_grad(Dv);
+  std::vector<double> dq_error(D), dq_size(D), dq_factor_sum(D), abs_query(D), abs_grad(Dv);
   for (size_t r = 0; r < exact.rows.size(); ++r) {
     const RowTrace& row = exact.forward.rows[r];
     const BackwardRow& brow = exact.rows[r];
@@ -110,6 +113,7 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
     const double slope = spec.has_alibi ? double(problem.alibi_slopes[h]) : 0.0;
     std::fill(dq_error.begin(), dq_error.end(), 0.0);
     std::fill(dq_size.begin(), dq_size.end(), 0.0);
+    std::fill(dq_factor_sum.begin(), dq_factor_sum.end(), 0.0);
     for (int64_t j = 0; j < s.kv_len; ++j) {
       if (!key_visible(spec, visibility, b, h, i, j)) continue;
       const int64_t k0 = k_offset(s, b, kvh, j), v0 = v_offset(s, b, kvh, j);
@@ -161,8 +165,10 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
         const double kd = std::fabs(double(key[d]));
         dq_error[d] += ds_error * kd;
         dq_size[d] += ds_computed * kd;
+        dq_factor_sum[d] += kd;
         dk_error[k0 + d] += ds_error * abs_query[d];
         dk_size[k0 + d] += ds_computed * abs_query[d];
+        dk_factor_sum[k0 + d] += abs_query[d];
       }
       for (int64_t c = 0; c < Dv; ++c) {
         dv_error[v0 + c] += p_error * abs_grad[c];
@@ -171,11 +177,12 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
       ++key_rows[static_cast<size_t>((b * s.kv_heads + kvh) * s.kv_len + j)];
     }
     // B7. dQ = scale sum_j dS_j K[j] over the row's n keys, in any order: each term has n - 1
-    // additions, its product and the scale's rounding and product: gamma(n + 2).
+    // additions, its product and the scale's rounding and product: gamma(n + 2). B8: up to 2n + 1
+    // products (dS K, and the scale's on each or on the sum), or scale dS underflowing before K.
     const double n = static_cast<double>(row.visible_count);
     for (int64_t d = 0; d < D; ++d) {
-      bound.dq[q0 + d] =
-          scale * (dq_error[d] + gamma_n(n + 2, u) * dq_size[d]) + (n + 2) * scale_underflow * kF32Underflow;
+      bound.dq[q0 + d] = scale * (dq_error[d] + gamma_n(n + 2, u) * dq_size[d]) +
+                         ((2 * n + 1) * scale_underflow + dq_factor_sum[d]) * kF32Underflow;
     }
   }
   // B7. dK and dV sum over the N rows (query heads of the group, queries) that see the key.
@@ -187,7 +194,7 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
     for (int64_t d = 0; d < D; ++d) {
       const size_t e = key * static_cast<size_t>(D) + static_cast<size_t>(d);
       bound.dk[e] = scale * (dk_error[e] + gamma_n(rows + 2, u) * dk_size[e]) +
-                    (rows + 2) * scale_underflow * kF32Underflow;
+                    ((2 * rows + 1) * scale_underflow + dk_factor_sum[e]) * kF32Underflow;
     }
     for (int64_t c = 0; c < Dv; ++c) {
       const size_t e = key * static_cast<size_t>(Dv) + static_cast<size_t>(c);
