@@ -163,21 +163,3 @@ TEST(GradientLawsOnTheOracle, VanishingGradientTrap) {
 
 }  // namespace
 }  // namespace attncheck::properties
-namespace attncheck::properties {
-TEST(Scratch, Window) {
-  AttentionSpec spec;
-  spec.shape = AttentionShape{.batch = 1, .q_heads = 1, .kv_heads = 1, .q_len = 2, .kv_len = 9, .head_dim = 3, .value_dim = 2};
-  spec.causal = true;
-  spec.window_left = 0;
-  spec.window_right = 0;
-  Problem p = make_random_problem(spec, DType::bf16, 3);
-  add_random_d_out(p, 4);
-  const oracle::ForwardValues f = oracle::forward_for_backward(p);
-  for (float x : f.lse) std::printf("oracle lse %g\n", x);
-  for (float x : f.o) std::printf("oracle o %g\n", x);
-  const KernelResult r = run_kernel(*dense_kernel(DType::bf16), p);
-  for (float x : r.lse) std::printf("kernel lse %g\n", x);
-  for (float x : r.o) std::printf("kernel o %g\n", x);
-  for (int64_t row = 0; row < 2; ++row) { auto v = visible_keys(p, row); for (auto x : v) std::printf("%d", x); std::printf("\n"); }
-}
-}  // namespace attncheck::properties

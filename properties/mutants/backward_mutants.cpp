@@ -61,7 +61,9 @@ std::vector<Mutant> backward_mutants() {
                {kZero, kPoison, kBound}});
   m.push_back({make_backward_kernel<float, BackwardBug::lse_off, 16>("bwd_lse_off_f32"),
                "P recomputed from LSE + 2^-10, not from the LSE handed in", kControl,
-               {kKeySum, kValueSum, kBound, kDense}});
+               // Not law 1: P e^-eps still gives sum_j dS = e^-eps (sum_j P dP - D sum_j P) = 0,
+               // since D comes from O. Law 2 sees sum_j P = e^-eps.
+               {kValueSum, kBound, kDense}});
   m.push_back({make_backward_kernel<float, BackwardBug::dv_wrong_key, 16>("bwd_dv_wrong_key_f32"),
                "dV of key j written to key kv_len - 1 - j (a transposed index)", kControl, {kZero, kBound}});
   m.push_back({make_backward_kernel<float, BackwardBug::tile_edge_drops_key, 16>("bwd_tile_edge_drops_key_f32"),
