@@ -69,6 +69,13 @@ double gamma_f64(int64_t n) {
   return nu / (1 - nu);
 }
 
+double residual_ratio(double actual, double expected, double tolerance) {
+  if (actual == expected) return 0.0;
+  if (std::isnan(tolerance)) return tolerance;
+  if (std::isnan(actual) || std::isnan(expected) || tolerance == 0) return INFINITY;
+  return std::fabs(actual - expected) / tolerance;
+}
+
 SpecRequest bounded_request(const KernelInfo& kernel) {
   SpecRequest request = request_for(kernel);
   request.limits.max_q_len = 24;

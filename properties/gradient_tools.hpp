@@ -81,6 +81,11 @@ BoundedGradients bounded_backward(const KernelInfo& kernel, const Problem& probl
 // that sum a kernel's floats in double add gamma(n) times the sum of magnitudes for it.
 double gamma_f64(int64_t n);
 
+// |actual - expected| / tolerance: 0 when they are equal (infinities included), infinite for a
+// NaN or any difference against a zero tolerance, and NaN for a NaN tolerance (so a law fails on
+// it rather than passing a meaningless bound).
+double residual_ratio(double actual, double expected, double tolerance);
+
 // The shape limits of the laws that run the oracle's backward: it computes every row (dK and dV
 // sum over all of them), so its work batch * q_heads * q_len * kv_len * (head_dim + value_dim)
 // is bounded in both regimes; long cases keep few query rows and narrow heads.

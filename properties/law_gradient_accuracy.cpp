@@ -101,7 +101,7 @@ void check_dense_case(LawRun& run) {
     const double err_k = error_norm(got, exact), err_d = error_norm(ref, exact);
     const double nbk = norm2(bk), nbd = norm2(bd);
     const double allowance = 2 * err_d + nbd / 2 + std::max(0.0, nbk - nbd);
-    const double ratio = err_k == 0 ? 0.0 : std::isnan(err_k) ? INFINITY : err_k / allowance;
+    const double ratio = residual_ratio(err_k, 0.0, allowance);
     run.note_max(std::string(name) + " error / allowance", ratio);
     if (!(ratio <= 1)) {
       char text[300];

@@ -147,8 +147,7 @@ void check_gqa(LawRun& run) {
               tolerance += by[f];
             }
             tolerance += gamma_f64(group - 1) * magnitude;
-            const double r = x[e] == sum ? 0.0 : std::isnan(x[e]) || std::isnan(sum) ? INFINITY
-                                                                                      : std::fabs(x[e] - sum) / tolerance;
+            const double r = residual_ratio(x[e], sum, tolerance);
             run.note_max("|GQA - sum of MHA| / tolerance", r);
             if (!(r <= 1)) {
               char text[200];

@@ -56,7 +56,7 @@ Case draw_case(LawRun& run) {
 // |value| / tolerance for a quantity whose exact value is `exact`, noted and failed above 1.
 void judge(LawRun& run, const Problem& problem, double value, double exact, double tolerance,
            const std::string& what) {
-  const double r = value == exact ? 0.0 : std::isnan(value) ? INFINITY : std::fabs(value - exact) / tolerance;
+  const double r = residual_ratio(value, exact, tolerance);
   run.note_max("|identity residual| / tolerance", r);
   if (!(r <= 1)) {
     char text[200];
@@ -185,8 +185,7 @@ void check_linearity(LawRun& run) {
     for (size_t e = 0; e < x3.size(); ++e) {
       const double combined = a * x1[e] + b * x2[e];
       const double tolerance = b3[e] + std::fabs(a) * b1[e] + std::fabs(b) * b2[e] + 0x1p-53 * std::fabs(combined);
-      const double residual = std::fabs(x3[e] - combined);
-      const double r = x3[e] == combined ? 0.0 : (std::isnan(residual) ? INFINITY : residual / tolerance);
+      const double r = residual_ratio(x3[e], combined, tolerance);
       run.note_max("|G3 - a G1 - b G2| / tolerance", r);
       if (!(r <= 1)) {
         char text[300];
