@@ -7,7 +7,9 @@
 
 #include "attncheck/formats/atomic_write.hpp"
 #include "attncheck/formats/problem_file.hpp"
+#include "attncheck/oracle/backward.hpp"
 #include "attncheck/registry.hpp"
+#include "gradient_tools.hpp"
 #include "law_tools.hpp"
 
 namespace attncheck::properties {
@@ -29,11 +31,55 @@ std::string failure_dir() {
   return ATTNCHECK_DEFAULT_FAILURE_DIR;
 }
 
+namespace {
+
+// A gradient law's witness: the dQ rows it names (or the first two), the oracle's and the
+// kernel's with the oracle's O and LSE handed in, when the oracle's backward of the whole
+// problem is cheap enough to run here (every row feeds dK and dV, so it cannot be sampled).
+constexpr int64_t kMaxBackwardWitnessWork = 400000;
+
+std::string describe_backward_rows(const KernelInfo& kernel, const Witness& witness) {
+  const Problem& p = witness.problem;
+  const AttentionShape& s = p.spec.shape;
+  if (!p.has_d_out()) return "";
+  if (lse_elements(s) * s.kv_len * (s.head_dim + s.value_dim) > kMaxBackwardWitnessWork) {
+    return "  (the problem is too large to show the oracle's gradients here; trace --backward shows them)\n";
+  }
+  std::vector<int64_t> rows = witness.rows;
+  if (rows.empty()) {
+    for (int64_t r = 0; r < std::min<int64_t>(2, lse_elements(s)); ++r) rows.push_back(r);
+  }
+  if (rows.size() > kMaxRowsShown) rows.resize(kMaxRowsShown);
+  std::string out;
+  std::vector<double> exact;
+  BackwardResult got;
+  std::string error;
+  try {
+    exact = reals_f64(oracle::backward(p, oracle::BackwardOptions{}).dq);
+    const oracle::ForwardValues forward = oracle::forward_for_backward(p);
+    if (kernel.backward != nullptr) got = run_backward(kernel, p, forward.o, forward.lse);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) return "    backward threw: " + error + "\n";
+  for (int64_t row : rows) {
+    out += "  row " + row_name(s, row) + ", with the oracle's O and LSE:\n";
+    out += "    oracle dQ = " + format_values(std::span<const double>(exact).subspan(row * s.head_dim, s.head_dim)) + "\n";
+    if (!got.dq.empty()) {
+      out += "    kernel dQ = " + format_values(std::span<const float>(got.dq).subspan(row * s.head_dim, s.head_dim)) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string describe_witness(const KernelInfo& kernel, const Witness& witness) {
   const Problem& p = witness.problem;
   const AttentionShape& s = p.spec.shape;
   std::string out = "  problem: " + describe(p.spec) + ", dtype " + std::string(dtype_name(p.dtype)) + "\n";
   if (!witness.detail.empty()) out += "  " + witness.detail + "\n";
+  if (witness.backward) return out + describe_backward_rows(kernel, witness);
   std::vector<int64_t> rows = witness.rows;
   if (rows.empty()) {
     for (int64_t r = 0; r < std::min<int64_t>(2, lse_elements(s)); ++r) rows.push_back(r);
@@ -131,9 +177,13 @@ FailureReport write_failure_report(const Law& law, const KernelInfo& kernel, con
     }
     out += describe_witness(kernel, *outcome.witness);
     if (!r.file.empty()) {
+      // A gradient law's problem carries dO ("do"); trace --backward checks the kernel's gradients.
       r.trace_command = shell_quote(ATTNCHECK_CLI_PATH) + (registered ? " --kernel " + shell_quote(kernel.name) : "") +
-                        " trace " + shell_quote(r.file);
-      out += "Trace the problem (oracle ledger, then the kernel against its bound):\n  " + r.trace_command + "\n";
+                        " trace " + (outcome.witness->backward ? "--backward " : "") + shell_quote(r.file);
+      out += std::string(outcome.witness->backward
+                             ? "Trace the problem's backward (the oracle's gradients, then the kernel's against its bound):\n  "
+                             : "Trace the problem (oracle ledger, then the kernel against its bound):\n  ") +
+             r.trace_command + "\n";
       if (!registered) {
         out += "  (" + kernel.name + " is not registered, so trace shows the oracle's ledger and the registered "
                "kernels of its dtype)\n";

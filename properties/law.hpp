@@ -25,6 +25,9 @@ struct Witness {
   std::string detail;          // the law's own numbers: what differed, by how much
   std::vector<int64_t> rows;   // flat rows (b * q_heads * q_len + h * q_len + i) to print
   bool through_decode = false;  // the kernel is run by its decode entry point
+  // A gradient law's case: the problem carries dO, `rows` name query rows whose dQ is shown, and
+  // the trace command is `attncheck trace --backward FILE`.
+  bool backward = false;
 };
 
 // State of one law checked against one kernel: the kernel, the witness of the latest failing

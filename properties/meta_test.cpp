@@ -15,6 +15,7 @@
 #include "attncheck/formats/problem_file.hpp"
 #include "attncheck/registry.hpp"
 #include "attncheck/run.hpp"
+#include "attncheck/oracle/gradient_check.hpp"
 #include "attncheck/oracle/kernel_check.hpp"
 #include "failing_case.hpp"
 #include "law_tools.hpp"
@@ -124,6 +125,46 @@ TEST(MetaTest, FailingCaseFileReplaysThroughTheCliReader) {
                    .passed());
   const KernelInfo& dense = *dense_kernel(DType::f32);
   EXPECT_TRUE(oracle::check_kernel(dense, file.problem, exact, run_kernel(dense, file.problem)).passed());
+  std::filesystem::remove_all(dir);
+  ::unsetenv("ATTNCHECK_FAILURES");
+}
+
+// A gradient law's failing case is a problem file too, carrying the upstream gradient ("do"):
+// the CLI's reader gives back the same problem with the same dO bits, the printed trace command
+// is `trace --backward FILE`, and on the file the mutant's gradients break their a-priori bound
+// while the dense backward's do not.
+TEST(MetaTest, BackwardFailingCaseFileCarriesTheUpstreamGradient) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("attncheck-meta-bwd-" + std::to_string(::getpid()))).string();
+  ASSERT_EQ(::setenv("ATTNCHECK_FAILURES", dir.c_str(), 1), 0);
+  const Law& law = find_law("GradientMasking.KeysNoQuerySeesGetExactlyZeroGradient");
+  const mutants::Mutant* mutant = nullptr;
+  for (const mutants::Mutant& m : mutants::all_mutants()) {
+    if (m.kernel.name == "bwd_dv_wrong_key_f32") mutant = &m;
+  }
+  ASSERT_NE(mutant, nullptr);
+  const LawOutcome outcome = check_law(law, mutant->kernel, rejection_cases(law));
+  ASSERT_FALSE(outcome.passed);
+  ASSERT_TRUE(outcome.witness.has_value());
+  ASSERT_TRUE(outcome.witness->backward);
+  const FailureReport report =
+      write_failure_report(law, mutant->kernel, outcome, this_program("properties_meta_tests"),
+                           "LawRejectsMutant." + slashed(law) + "/" + mutant->kernel.name);
+  std::printf("%s", report.text.c_str());
+  EXPECT_NE(report.trace_command.find(" trace --backward "), std::string::npos) << report.trace_command;
+  EXPECT_NE(report.text.find("oracle dQ = "), std::string::npos);
+  EXPECT_NE(report.text.find("kernel dQ = "), std::string::npos);
+  const formats::ProblemFile file = formats::read_problem_file(report.file);
+  const Problem& written = outcome.witness->problem;
+  ASSERT_TRUE(written.has_d_out());
+  ASSERT_EQ(file.problem.d_out.size(), written.d_out.size());
+  for (size_t i = 0; i < written.d_out.size(); ++i) ASSERT_TRUE(same_bits(file.problem.d_out[i], written.d_out[i])) << i;
+  EXPECT_EQ(file.problem.spec, written.spec);
+  const oracle::Gradients exact =
+      oracle::backward(file.problem, oracle::BackwardOptions{.keep_intermediates = true});
+  EXPECT_FALSE(oracle::run_and_check_backward(mutant->kernel, file.problem, exact, oracle::ForwardSource::oracle).passed());
+  EXPECT_TRUE(oracle::run_and_check_backward(*dense_kernel(DType::f32), file.problem, exact, oracle::ForwardSource::oracle)
+                  .passed());
   std::filesystem::remove_all(dir);
   ::unsetenv("ATTNCHECK_FAILURES");
 }

@@ -29,14 +29,18 @@ KernelInfo make_kernel(const std::string& name) {
 }  // namespace
 
 const std::vector<KernelInfo>& all_controls() {
-  static const std::vector<KernelInfo> controls = {
+  static const std::vector<KernelInfo> controls = [] {
+    std::vector<KernelInfo> c = {
       make_kernel<float, Bug::none, 16>("control_tiled_f32"),
       make_kernel<float, Bug::none, 0>("control_single_block_f32"),
       make_kernel<float16, Bug::none, 16>("control_tiled_f16"),
       make_kernel<float16, Bug::none, 0>("control_single_block_f16"),
       make_kernel<float, Bug::none, 128>("control_tiled128_f32"),
       make_kernel<float, Bug::none, 256>("control_tiled256_f32"),
-  };
+    };
+    for (KernelInfo& k : backward_controls()) c.push_back(std::move(k));
+    return c;
+  }();
   return controls;
 }
 
@@ -162,6 +166,7 @@ const std::vector<Mutant>& all_mutants() {
                  "the weights' exp is off by up to 16 f32 ULPs, varying from key to key, except exp(0) = 1 exactly, "
                  "while 1 ULP is declared",
                  "control_tiled128_f32", {"Accuracy.ErrorDistributionWithinBandOfDeclaredArithmetic"}});
+    for (Mutant& b : backward_mutants()) m.push_back(std::move(b));
     return m;
   }();
   return mutants;
