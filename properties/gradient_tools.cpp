@@ -27,10 +27,6 @@ Problem draw_gradient_problem(const AttentionSpec& spec, DType dtype, std::initi
   return problem;
 }
 
-const char* source_name(ForwardSource source) {
-  return source == ForwardSource::oracle ? "the oracle's O and LSE" : "the kernel's own forward";
-}
-
 HandedForward handed_forward(const KernelInfo& kernel, const Problem& problem, ForwardSource source) {
   HandedForward f;
   f.source = source;

@@ -47,9 +47,8 @@ Problem draw_gradient_problem(const AttentionSpec& spec, DType dtype,
                                                                         ValueKind::subnormals, ValueKind::outliers,
                                                                         ValueKind::near_exp_overflow});
 
-// Where the O and LSE handed to the backward come from.
-enum class ForwardSource { oracle, kernel };
-const char* source_name(ForwardSource source);
+// Where the O and LSE handed to the backward come from (oracle/gradient_check.hpp's names).
+using oracle::ForwardSource;
 
 // O (storage dtype values) and LSE (f32) to hand a backward: the kernel's own forward with
 // default options when it declares kLse, else the oracle's, rounded

@@ -213,6 +213,35 @@ TEST(CheckBackward, NonFiniteInputsLeaveWhatTheyReachUnjudged) {
   EXPECT_GT(r.check.judged(), 0);
 }
 
+// Logits near 2^100 (the large_logits value kind): the f32 rounding of the oracle's LSE moves
+// exp's argument by about 2^76, so P recomputed from it is unbounded. The bound says +inf there,
+// never NaN (0 * inf where the f64 weight underflowed), and the check leaves those elements
+// unjudged instead of passing them.
+TEST(CheckBackward, AnUnboundedRecomputedWeightIsUnjudgedNotPassed) {
+  const KernelInfo& kernel = *find_kernel("dense_f32");
+  AttentionSpec spec;
+  spec.shape = AttentionShape{1, 1, 1, 2, 3, 2, 2};
+  Problem p = make_random_problem(spec, DType::f32, 3);
+  for (float& x : p.q) x *= 0x1p50f;
+  for (float& x : p.k) x *= 0x1p50f;
+  add_random_d_out(p, 4);
+  const Gradients exact = exact_gradients(p);
+  const ForwardValues fv = forward_for_backward(p);
+  const BackwardResult got = run_backward(kernel, p, fv.o, fv.lse);
+  const GradientBound bound = a_priori_gradient_bound(p, exact, got, kernel.error, kernel.dtype);
+  int64_t infinite = 0;
+  for (const auto* b : {&bound.dq, &bound.dk, &bound.dv}) {
+    for (double x : *b) {
+      EXPECT_FALSE(std::isnan(x));
+      infinite += std::isinf(x) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(infinite, 0);
+  const GradientCheck c = check_backward(kernel, p, exact, got);
+  EXPECT_EQ(c.dq_metrics.unjudged + c.dk_metrics.unjudged + c.dv_metrics.unjudged, infinite);
+  EXPECT_EQ(c.judged(), q_elements(spec.shape) + k_elements(spec.shape) + v_elements(spec.shape) - infinite);
+}
+
 // A forward that handed a NaN LSE to a row that sees a key fails the check whatever the
 // gradients are: no bound holds.
 TEST(CheckBackward, ANonFiniteHandedForwardFails) {

@@ -2,6 +2,7 @@
 // Derivation: docs/error-model.md, "Backward bounds", items B1-B9 (the comments below name them).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "attncheck/oracle/gradient_check.hpp"
@@ -141,6 +142,9 @@ GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& e
       const double p = round_to_f64(row.weights[j]);
       double p_error = p * (std::expm1(arg_error) + 2 * k_exp * u * std::exp(arg_error)) +
                        (2 * k_exp + 1) * kF32Underflow;
+      // An argument error that overflows (logits near 2^100 whose f32 rounding moves the
+      // argument by 2^76) leaves P^ unbounded, even where the f64 P underflowed to 0 (0 * inf).
+      if (!std::isfinite(p_error)) p_error = std::numeric_limits<double>::infinity();
       // B3. dP = dO . V[j], an f32 dot of length Dv.
       double dp_magnitude = 0;
       for (int64_t c = 0; c < Dv; ++c) dp_magnitude += abs_grad[c] * std::fabs(double(value[c]));

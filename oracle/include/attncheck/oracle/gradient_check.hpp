@@ -28,7 +28,8 @@ struct GradientBound {
 // `exact` must come from backward() on `problem` with keep_intermediates (the bound needs the
 // weights, dP, dS and D of every row; std::invalid_argument otherwise). `handed` supplies the O
 // and LSE the kernel was handed (its dq, dk, dv are not read). Elements a non-finite input
-// reaches (non_finite_gradient_reach) get a bound that is meaningless (NaN or infinite).
+// reaches (non_finite_gradient_reach) get a bound that is meaningless (NaN or infinite); an
+// element whose recomputed P is unbounded (an argument error that overflows) gets +inf, never NaN.
 GradientBound a_priori_gradient_bound(const Problem& problem, const Gradients& exact, const BackwardResult& handed,
                                       const ErrorTraits& traits, DType dtype);
 
@@ -60,6 +61,9 @@ struct GradientCheck {
 
 // `exact`: backward() on `problem` with keep_intermediates = true (std::invalid_argument
 // otherwise); `got`: what run_backward returned (its o and lse are the values it was handed).
+// Elements a non-finite input reaches, and elements whose bound is infinite (logits near 2^100:
+// P recomputed from an LSE rounded to f32 is unbounded there), are counted unjudged, never
+// passed; judged() says how many were held to a finite bound.
 GradientCheck check_backward(const KernelInfo& kernel, const Problem& problem, const Gradients& exact,
                              const BackwardResult& got);
 
