@@ -492,7 +492,11 @@ void register_all() {
         benchmark::RegisterBenchmark(
             ("Backward/" + std::string(name) + "/L:2048" + (causal ? "/causal" : "/full") + t(th)).c_str(), BM_Backward,
             std::string(name), L, causal, th)
-            ->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+            // The ratio to the naive baseline is a best-of-both over interleaved runs: six
+            // iterations where it is reported (3 left it moving between 1.45 and 1.76).
+            ->Iterations(std::string(name) == "tiled_f32" && !causal ? 6 : 3)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
       }
     }
     benchmark::RegisterBenchmark(("BackwardVsDense/tiled_f32/L:512" + t(th)).c_str(), BM_BackwardVsDense,
