@@ -108,4 +108,9 @@ Problem draw_problem(const AttentionSpec& spec, DType dtype,
 // The default request for a kernel: every feature it declares, the default limits.
 SpecRequest request_for(const KernelInfo& kernel);
 
+// request_for() with one masking feature forced on (causal, padding, window or mask), drawn
+// among those the kernel declares: the masking laws' cases, forward and backward. The kernel
+// must declare at least one.
+SpecRequest masking_request(const KernelInfo& kernel);
+
 }  // namespace attncheck::properties

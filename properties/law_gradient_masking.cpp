@@ -22,23 +22,11 @@
 namespace attncheck::properties {
 namespace {
 
-// A request with at least one masking feature on, among those the kernel declares, and a
-// small work budget (the backward runs twice, the oracle maybe once).
-SpecRequest masking_request(const KernelInfo& kernel) {
-  SpecRequest request = request_for(kernel);
+// masking_request() (generators.hpp) with a small work budget: the backward runs twice, the
+// oracle maybe once.
+SpecRequest gradient_masking_request(const KernelInfo& kernel) {
+  SpecRequest request = masking_request(kernel);
   request.limits.max_long_work = int64_t{1} << 18;
-  std::vector<int> options;
-  const Features f = Features::of(kernel);
-  if (f.causal) options.push_back(0);
-  if (f.padding) options.push_back(1);
-  if (f.window) options.push_back(2);
-  if (f.mask) options.push_back(3);
-  switch (*rc::gen::elementOf(options).as("masking feature forced on (0 causal, 1 padding, 2 window, 3 mask)")) {
-    case 0: request.required.causal = true; break;
-    case 1: request.required.padding = true; break;
-    case 2: request.required.window = true; break;
-    default: request.required.mask = true; break;
-  }
   return request;
 }
 
@@ -69,7 +57,7 @@ struct MaskingCase {
 MaskingCase draw_masking_case(LawRun& run) {
   const KernelInfo& kernel = run.kernel();
   MaskingCase c;
-  c.problem = draw_gradient_problem(draw_gradient_spec(masking_request(kernel), kernel), kernel.dtype);
+  c.problem = draw_gradient_problem(draw_gradient_spec(gradient_masking_request(kernel), kernel), kernel.dtype);
   hide_mask_columns(c.problem);
   c.unseen = unseen_keys(c.problem);
   c.empty = empty_rows(c.problem);

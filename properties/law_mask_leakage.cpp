@@ -47,24 +47,6 @@ const char* planted_name(Planted p) {
 
 bool masking_allowed(const KernelInfo& k) { return Features::of(k).any_masking(); }
 
-// A request with at least one masking feature on, chosen among those the kernel declares.
-SpecRequest masking_request(const KernelInfo& kernel) {
-  SpecRequest request = request_for(kernel);
-  std::vector<int> options;
-  const Features f = Features::of(kernel);
-  if (f.causal) options.push_back(0);
-  if (f.padding) options.push_back(1);
-  if (f.window) options.push_back(2);
-  if (f.mask) options.push_back(3);
-  switch (*rc::gen::elementOf(options).as("masking feature forced on (0 causal, 1 padding, 2 window, 3 mask)")) {
-    case 0: request.required.causal = true; break;
-    case 1: request.required.padding = true; break;
-    case 2: request.required.window = true; break;
-    default: request.required.mask = true; break;
-  }
-  return request;
-}
-
 // The first row whose O or LSE bits differ between two runs, among rows `keep` marks.
 struct BitDifference {
   int64_t row = -1;

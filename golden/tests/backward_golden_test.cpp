@@ -21,6 +21,9 @@
 namespace attncheck::golden {
 namespace {
 
+using testing::expect_trace_error;
+using testing::spec_named;
+
 using formats::InputError;
 using formats::Json;
 using formats::parse_json_text;
@@ -280,26 +283,7 @@ TEST(ExactDecimalDo, TheOracleReadsDoFromItsDecimalText) {
 
 // ---- the reader ----
 
-const TraceSpec& spec_named(const std::vector<TraceSpec>& specs, const std::string& name) {
-  for (const TraceSpec& s : specs) {
-    if (s.name == name) return s;
-  }
-  throw std::runtime_error("no trace " + name);
-}
 
-void expect_trace_error(const std::string& name, const std::function<void(Json&)>& edit, const std::string& field) {
-  const auto specs = canonical_traces();
-  const std::string path = "traces/" + name + ".json";
-  Json json = parse_json_text(generate_trace(spec_named(specs, name)).text, path);
-  edit(json);
-  try {
-    read_trace(json, path);
-    ADD_FAILURE() << "accepted an edited " << name << ", expected an error at " << field;
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), path) << e.what();
-    EXPECT_EQ(e.field(), field) << e.what();
-  }
-}
 
 TEST(BackwardTraceReader, NamesTheFieldOfEveryInconsistency) {
   // padding_f16: valid lengths 5, 0, 3; 2 queries per batch; batch 1 (rows 2, 3; keys 5 to 9)

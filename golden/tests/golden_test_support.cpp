@@ -1,10 +1,14 @@
 #include "golden_test_support.hpp"
 
+#include <gtest/gtest.h>
+
 #include <stdlib.h>
 
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "attncheck/golden/canonical.hpp"
 
 namespace attncheck::golden::testing {
 
@@ -42,6 +46,28 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+const TraceSpec& spec_named(const std::vector<TraceSpec>& specs, const std::string& name) {
+  for (const TraceSpec& s : specs) {
+    if (s.name == name) return s;
+  }
+  throw std::runtime_error("no trace " + name);
+}
+
+void expect_trace_error(const std::string& name, const std::function<void(formats::Json&)>& edit,
+                        const std::string& field) {
+  const auto specs = canonical_traces();
+  const std::string path = "traces/" + name + ".json";
+  formats::Json json = formats::parse_json_text(generate_trace(spec_named(specs, name)).text, path);
+  edit(json);
+  try {
+    read_trace(json, path);
+    ADD_FAILURE() << "accepted an edited " << name << ", expected an error at " << field;
+  } catch (const formats::InputError& e) {
+    EXPECT_EQ(e.file(), path) << e.what();
+    EXPECT_EQ(e.field(), field) << e.what();
+  }
 }
 
 }  // namespace attncheck::golden::testing

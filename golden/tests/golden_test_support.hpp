@@ -2,7 +2,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "attncheck/formats/json_input.hpp"
+#include "attncheck/golden/trace.hpp"
 
 namespace attncheck::golden::testing {
 
@@ -26,5 +31,13 @@ void copy_golden_tree(const std::filesystem::path& dir);
 
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& text);
+
+// The canonical trace of that name among specs (std::runtime_error when there is none).
+const TraceSpec& spec_named(const std::vector<TraceSpec>& specs, const std::string& name);
+
+// The canonical trace `name`, generated, edited by `edit`, must fail to read with an InputError
+// naming `field` in traces/NAME.json (a gtest failure otherwise).
+void expect_trace_error(const std::string& name, const std::function<void(formats::Json&)>& edit,
+                        const std::string& field);
 
 }  // namespace attncheck::golden::testing

@@ -22,12 +22,9 @@ using formats::read_problem_document;
 
 namespace {
 
-const TraceSpec& spec_named(const std::vector<TraceSpec>& specs, const std::string& name) {
-  for (const TraceSpec& s : specs) {
-    if (s.name == name) return s;
-  }
-  throw std::runtime_error("no trace " + name);
-}
+using testing::expect_trace_error;
+using testing::spec_named;
+
 
 TEST(TraceGeneration, TheSameSpecGivesTheSameBytes) {
   const auto specs = canonical_traces();
@@ -112,20 +109,6 @@ TEST(TraceGeneration, StoredInputsAreExactInEveryDtypeSoEveryKernelCanCheckThem)
   }
 }
 
-// A generated trace, edited by `edit`, must fail to read with an InputError naming `field`.
-void expect_trace_error(const std::string& name, const std::function<void(Json&)>& edit, const std::string& field) {
-  const auto specs = canonical_traces();
-  const std::string path = "traces/" + name + ".json";
-  Json json = parse_json_text(generate_trace(spec_named(specs, name)).text, path);
-  edit(json);
-  try {
-    read_trace(json, path);
-    ADD_FAILURE() << "accepted an edited " << name << ", expected an error at " << field;
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), path) << e.what();
-    EXPECT_EQ(e.field(), field) << e.what();
-  }
-}
 
 TEST(TraceReader, AcceptsAComment) {
   const std::string path = (testing::golden_source_dir() / "traces" / "padding_f16.json").string();
