@@ -152,19 +152,21 @@ HWY_NOINLINE void PackValues(const T* HWY_RESTRICT v, size_t w, size_t dv, size_
 
 // ------------------------------------------------------------------ Q.K^T
 
-// s[r * wp + j] = sum_d q[r * dim + d] * kt[d * wp + j] for the 6 rows r and every j < wp.
-// Register blocking: 6 rows x 2 vectors of keys (12 FMA chains); each score accumulates d in
-// order with one FMA per term (error gamma_dim, as any summation order).
-inline HWY_NOINLINE void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt,
-                              size_t wp, float* HWY_RESTRICT s) {
+// s[r * wp + j] = sum_{d < dim} q[r * q_stride + d] * kt[d * wp + j] for the 6 rows r and
+// every j < wp (rows may be padded: q_stride >= dim). Register blocking: 6 rows x 2 vectors of
+// keys (12 FMA chains); each score accumulates d in order with one FMA per term, from zero
+// (error gamma_dim, as any summation order). The tiled backward recomputes its scores, and
+// dP = dO V^T, with the same function, so its scores are the forward's bit for bit.
+inline HWY_NOINLINE void ScoresRows6(const float* HWY_RESTRICT q, size_t q_stride, size_t dim,
+                                     const float* HWY_RESTRICT kt, size_t wp, float* HWY_RESTRICT s) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const float* HWY_RESTRICT q0 = q;
-  const float* HWY_RESTRICT q1 = q + dim;
-  const float* HWY_RESTRICT q2 = q + 2 * dim;
-  const float* HWY_RESTRICT q3 = q + 3 * dim;
-  const float* HWY_RESTRICT q4 = q + 4 * dim;
-  const float* HWY_RESTRICT q5 = q + 5 * dim;
+  const float* HWY_RESTRICT q1 = q + q_stride;
+  const float* HWY_RESTRICT q2 = q + 2 * q_stride;
+  const float* HWY_RESTRICT q3 = q + 3 * q_stride;
+  const float* HWY_RESTRICT q4 = q + 4 * q_stride;
+  const float* HWY_RESTRICT q5 = q + 5 * q_stride;
   for (size_t j = 0; j < wp; j += 2 * N) {
     VF a00 = hn::Zero(df), a01 = hn::Zero(df), a10 = hn::Zero(df), a11 = hn::Zero(df);
     VF a20 = hn::Zero(df), a21 = hn::Zero(df), a30 = hn::Zero(df), a31 = hn::Zero(df);
@@ -205,6 +207,12 @@ inline HWY_NOINLINE void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, 
     hn::Store(a50, df, s + 5 * wp + j);
     hn::Store(a51, df, s + 5 * wp + j + N);
   }
+}
+
+// The forward's case: rows of exactly dim floats.
+inline void ScoresPacked6(const float* HWY_RESTRICT q, size_t dim, const float* HWY_RESTRICT kt, size_t wp,
+                          float* HWY_RESTRICT s) {
+  ScoresRows6(q, dim, dim, kt, wp, s);
 }
 
 template <typename T>

@@ -43,60 +43,9 @@
 HWY_BEFORE_NAMESPACE();
 namespace attncheck::kernels::HWY_NAMESPACE {
 
-// s[r * wp + j] = sum_{d < n} a[r * a_stride + d] * bt[d * wp + j] for 6 rows and j < wp: the
-// forward's ScoresPacked6 (the same FMA chain from zero over d ascending, so the same scores
-// bit for bit) with rows that may be padded (a_stride >= n).
-inline HWY_NOINLINE void ScoresRows6(const float* HWY_RESTRICT a, size_t a_stride, size_t n,
-                                     const float* HWY_RESTRICT bt, size_t wp, float* HWY_RESTRICT s) {
-  const DF df;
-  const size_t N = hn::Lanes(df);
-  const float* HWY_RESTRICT a0 = a;
-  const float* HWY_RESTRICT a1 = a + a_stride;
-  const float* HWY_RESTRICT a2 = a + 2 * a_stride;
-  const float* HWY_RESTRICT a3 = a + 3 * a_stride;
-  const float* HWY_RESTRICT a4 = a + 4 * a_stride;
-  const float* HWY_RESTRICT a5 = a + 5 * a_stride;
-  for (size_t j = 0; j < wp; j += 2 * N) {
-    VF c00 = hn::Zero(df), c01 = hn::Zero(df), c10 = hn::Zero(df), c11 = hn::Zero(df);
-    VF c20 = hn::Zero(df), c21 = hn::Zero(df), c30 = hn::Zero(df), c31 = hn::Zero(df);
-    VF c40 = hn::Zero(df), c41 = hn::Zero(df), c50 = hn::Zero(df), c51 = hn::Zero(df);
-    const float* HWY_RESTRICT column = bt + j;
-    for (size_t d = 0; d < n; ++d, column += wp) {
-      const VF k0 = hn::Load(df, column);
-      const VF k1 = hn::Load(df, column + N);
-      VF b = hn::Set(df, a0[d]);
-      c00 = hn::MulAdd(b, k0, c00);
-      c01 = hn::MulAdd(b, k1, c01);
-      b = hn::Set(df, a1[d]);
-      c10 = hn::MulAdd(b, k0, c10);
-      c11 = hn::MulAdd(b, k1, c11);
-      b = hn::Set(df, a2[d]);
-      c20 = hn::MulAdd(b, k0, c20);
-      c21 = hn::MulAdd(b, k1, c21);
-      b = hn::Set(df, a3[d]);
-      c30 = hn::MulAdd(b, k0, c30);
-      c31 = hn::MulAdd(b, k1, c31);
-      b = hn::Set(df, a4[d]);
-      c40 = hn::MulAdd(b, k0, c40);
-      c41 = hn::MulAdd(b, k1, c41);
-      b = hn::Set(df, a5[d]);
-      c50 = hn::MulAdd(b, k0, c50);
-      c51 = hn::MulAdd(b, k1, c51);
-    }
-    hn::Store(c00, df, s + j);
-    hn::Store(c01, df, s + j + N);
-    hn::Store(c10, df, s + wp + j);
-    hn::Store(c11, df, s + wp + j + N);
-    hn::Store(c20, df, s + 2 * wp + j);
-    hn::Store(c21, df, s + 2 * wp + j + N);
-    hn::Store(c30, df, s + 3 * wp + j);
-    hn::Store(c31, df, s + 3 * wp + j + N);
-    hn::Store(c40, df, s + 4 * wp + j);
-    hn::Store(c41, df, s + 4 * wp + j + N);
-    hn::Store(c50, df, s + 5 * wp + j);
-    hn::Store(c51, df, s + 5 * wp + j + N);
-  }
-}
+// The score rows come from attention_tile-inl.h's ScoresRows6, the forward's own micro-kernel
+// (the same FMA chain from zero over d ascending), so the recomputed scores are the forward's
+// bit for bit.
 
 // exp(arg) by the kernel's exp, NaN kept (FastExpV's clamp would turn a NaN argument into 0;
 // a NaN score of a visible key must poison the gradients as it does in exact arithmetic).
