@@ -47,6 +47,46 @@ namespace attncheck::kernels::HWY_NAMESPACE {
 // (the same FMA chain from zero over d ascending), so the recomputed scores are the forward's
 // bit for bit.
 
+// dP for 6 rows: dp[r * wp + j] = sum_{c < dv} d_out[r * stride + c] * vt[c * wp + j] for every
+// j < wp, each element one FMA chain from zero over c ascending (as ScoresRows6 forms a score;
+// dP is no forward quantity, so only that fixed chain matters for the bits). On 512-bit targets
+// 6 rows x 4 vectors of keys (24 accumulators), so each broadcast dO element serves 4 FMAs; the
+// two-vector rest, and other targets, 6 x 2. S keeps the forward's ScoresRows6.
+template <size_t kVecs>
+HWY_INLINE void DotRows6Block(const float* HWY_RESTRICT x, size_t stride, size_t n, const float* HWY_RESTRICT yt,
+                              size_t wp, size_t j, float* HWY_RESTRICT out) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF a[6][kVecs];
+  for (size_t r = 0; r < 6; ++r) {
+    for (size_t v = 0; v < kVecs; ++v) a[r][v] = hn::Zero(df);
+  }
+  const float* HWY_RESTRICT column = yt + j;
+  for (size_t c = 0; c < n; ++c, column += wp) {
+    VF y[kVecs];
+    for (size_t v = 0; v < kVecs; ++v) y[v] = hn::Load(df, column + v * N);
+    for (size_t r = 0; r < 6; ++r) {
+      const VF b = hn::Set(df, x[r * stride + c]);
+      for (size_t v = 0; v < kVecs; ++v) a[r][v] = hn::MulAdd(b, y[v], a[r][v]);
+    }
+  }
+  for (size_t r = 0; r < 6; ++r) {
+    for (size_t v = 0; v < kVecs; ++v) hn::Store(a[r][v], df, out + r * wp + j + v * N);
+  }
+}
+
+inline HWY_NOINLINE void GradRows6(const float* HWY_RESTRICT d_out, size_t stride, size_t dv,
+                                   const float* HWY_RESTRICT vt, size_t wp, float* HWY_RESTRICT dp) {
+  static_assert(kTiledRows == 6, "six rows per group");
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  size_t j = 0;
+  if constexpr (hn::MaxLanes(DF()) >= 16) {
+    for (; j + 4 * N <= wp; j += 4 * N) DotRows6Block<4>(d_out, stride, dv, vt, wp, j, dp);
+  }
+  for (; j < wp; j += 2 * N) DotRows6Block<2>(d_out, stride, dv, vt, wp, j, dp);
+}
+
 // exp(arg) by the kernel's exp, NaN kept (FastExpV's clamp would turn a NaN argument into 0;
 // a NaN score of a visible key must poison the gradients as it does in exact arithmetic).
 template <class Exp>
@@ -198,6 +238,10 @@ HWY_INLINE void OuterColumns(const float* HWY_RESTRICT p, size_t wp, const float
                              size_t n, size_t w, size_t c, float* HWY_RESTRICT acc, size_t cols) {
   size_t j = 0;
   for (; j + 6 <= w; j += 6) OuterBlock<6, kVecs>(p, wp, x, x_stride, n, j, c, acc, cols);
+  if (j + 4 <= w) {  // a 64-key tile's last 4 keys: one walk over the rows, not four
+    OuterBlock<4, kVecs>(p, wp, x, x_stride, n, j, c, acc, cols);
+    j += 4;
+  }
   for (; j < w; ++j) OuterBlock<1, kVecs>(p, wp, x, x_stride, n, j, c, acc, cols);
 }
 
@@ -215,6 +259,44 @@ inline HWY_NOINLINE void AccumulateOuter(const float* HWY_RESTRICT p, size_t wp,
     for (; c + 4 * N <= cols; c += 4 * N) OuterColumns<4>(p, wp, x, x_stride, n, w, c, acc, cols);
   }
   for (; c + 2 * N <= cols; c += 2 * N) OuterColumns<2>(p, wp, x, x_stride, n, w, c, acc, cols);
+}
+
+// dq[r * dimp + c] += sum_{j < w} ds[r * wp + j] * kr[j * dimp + c] for the kTiledRows rows of a
+// fully visible group and c < dimp: dQ += dS K. The same chains as AccumulatePV<6, Take::all>
+// (keys ascending, one FMA each, onto the loaded sums), so the same bits; on 512-bit targets 6
+// rows x 4 vectors of columns (24 accumulators of 32 registers), so each broadcast dS serves 4
+// FMAs and the K tile is walked half as often; the column tail, and other targets, take
+// AccumulatePV.
+inline HWY_NOINLINE void AccumulateDqFull(const float* HWY_RESTRICT ds, size_t wp, const float* HWY_RESTRICT kr,
+                                   size_t dimp, size_t w, float* HWY_RESTRICT dq) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  size_t c = 0;
+  if constexpr (hn::MaxLanes(DF()) >= 16) {
+    static_assert(kTiledRows == 6, "six rows per group");
+    for (; c + 4 * N <= dimp; c += 4 * N) {
+      VF a[6][4];
+      for (size_t r = 0; r < 6; ++r) {
+        for (size_t v = 0; v < 4; ++v) a[r][v] = hn::Load(df, dq + r * dimp + c + v * N);
+      }
+      const float* HWY_RESTRICT row = kr + c;
+      for (size_t j = 0; j < w; ++j, row += dimp) {
+        VF x[4];
+        for (size_t v = 0; v < 4; ++v) x[v] = hn::Load(df, row + v * N);
+        for (size_t r = 0; r < 6; ++r) {
+          const VF b = hn::Set(df, ds[r * wp + j]);
+          for (size_t v = 0; v < 4; ++v) a[r][v] = hn::MulAdd(b, x[v], a[r][v]);
+        }
+      }
+      for (size_t r = 0; r < 6; ++r) {
+        for (size_t v = 0; v < 4; ++v) hn::Store(a[r][v], df, dq + r * dimp + c + v * N);
+      }
+    }
+  }
+  if (c < dimp) {
+    AccumulatePV<kTiledRows, Take::all>(ds, wp, nullptr, nullptr, nullptr, kr + c, dimp, 0, w, dimp - c, dq + c,
+                                        dimp);
+  }
 }
 
 // acc[e] * scale rounded to T, e < n (acc has room for whole vectors).
@@ -298,7 +380,7 @@ void BackwardKeysTask(const BackwardJob& job, int64_t task) {
         continue;
       }
       ScoresRows6(q + g * dimp, dimp, dim, kt, wp, sp + g * wp);
-      ScoresRows6(d_out + g * dvp, dvp, dv, vt, wp, dp + g * wp);
+      GradRows6(d_out + g * dvp, dvp, dv, vt, wp, dp + g * wp);
       GroupGrads<Exp>(coverage, sp + g * wp, dp + g * wp, nullptr, rows + g, lse + g, delta + g, plan, kb0, wn, wp);
     }
     AccumulateOuter(sp, wp, d_out, dvp, padded, wn, dvp, dva);  // dV += P^T dO
@@ -403,13 +485,12 @@ void BackwardQueriesTask(const BackwardJob& job, int64_t task) {
       }
       const size_t gr = static_cast<size_t>(g);
       ScoresRows6(q + gr * dimp, dimp, dim, kt, wp, sp);
-      ScoresRows6(d_out + gr * dvp, dvp, dv, vt, wp, dp);
+      GradRows6(d_out + gr * dvp, dvp, dv, vt, wp, dp);
       // dQ += dS K: keys ascending, one FMA each; a partial tile takes only each row's visible
       // keys (an invisible K row may hold NaN, and 0 * NaN is NaN).
       if (coverage == Coverage::full) {
         GroupGrads<Exp>(coverage, sp, dp, nullptr, rows + g, ws.lse.data() + g, ws.delta.data() + g, plan, kb0, wn, wp);
-        AccumulatePV<kTiledRows, Take::all>(dp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp, dq + gr * dimp,
-                                            dimp);
+        AccumulateDqFull(dp, wp, kr, dimp, wn, dq + gr * dimp);
       } else {
         GroupGrads<Exp>(coverage, sp, dp, visible, rows + g, ws.lse.data() + g, ws.delta.data() + g, plan, kb0, wn, wp);
         AccumulatePV<kTiledRows, Take::flagged>(dp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
@@ -439,7 +520,7 @@ void BackwardFusedTask(const BackwardJob& job, int64_t task) {
   const size_t dim = static_cast<size_t>(s.head_dim), dv = static_cast<size_t>(s.value_dim);
   const size_t dimp = PaddedValueDim(s.head_dim), dvp = PaddedValueDim(s.value_dim);
   const size_t wp = TileWidth(plan.tile_keys);
-  const size_t block_rows = static_cast<size_t>(round_up(plan.q_block, kTiledRows));
+  const size_t block_rows = static_cast<size_t>(round_up(job.fused_q_block, kTiledRows));
   BackwardWorkspace& ws = backward_workspace();
 
   const size_t kv_len = static_cast<size_t>(s.kv_len);
@@ -461,8 +542,8 @@ void BackwardFusedTask(const BackwardJob& job, int64_t task) {
   const int64_t group = group_size(s);
   for (int64_t g = 0; g < group; ++g) {
     const int64_t h = kvh * group + g;
-    for (int64_t i0 = 0; i0 < s.q_len; i0 += plan.q_block) {
-      const int64_t count = std::min(plan.q_block, s.q_len - i0);
+    for (int64_t i0 = 0; i0 < s.q_len; i0 += job.fused_q_block) {
+      const int64_t count = std::min(job.fused_q_block, s.q_len - i0);
       const int64_t padded = round_up(count, kTiledRows);
       const size_t rows_n = static_cast<size_t>(padded);
       ws.rows.assign(rows_n, RowInfo{});
@@ -506,12 +587,11 @@ void BackwardFusedTask(const BackwardJob& job, int64_t task) {
           }
           const size_t ro = static_cast<size_t>(gr);
           ScoresRows6(q + ro * dimp, dimp, dim, kt, wp, gs);
-          ScoresRows6(d_out + ro * dvp, dvp, dv, vt, wp, gdp);
+          GradRows6(d_out + ro * dvp, dvp, dv, vt, wp, gdp);
           if (coverage == Coverage::full) {
             GroupGrads<Exp>(coverage, gs, gdp, nullptr, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
                             wn, wp);
-            AccumulatePV<kTiledRows, Take::all>(gdp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
-                                                dq + ro * dimp, dimp);
+            AccumulateDqFull(gdp, wp, kr, dimp, wn, dq + ro * dimp);
           } else {
             GroupGrads<Exp>(coverage, gs, gdp, visible, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
                             wn, wp);

@@ -1,5 +1,6 @@
 #include "tiled_backward.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace attncheck::kernels {
@@ -28,6 +29,7 @@ void run_tiled_backward(const AttentionSpec& spec, const BackwardInputs& in, con
   job.dq = out.dq;
   job.dk = out.dk;
   job.dv = out.dv;
+  job.fused_q_block = options.q_block != 0 ? job.plan.q_block : std::min(kFusedQBlock, s.q_len);
   job.k_blocks = ceil_div(s.kv_len, job.plan.k_block);
   // Per query row, like LSE: D and the visible range (the only memory beyond O(tile) per thread
   // and the outputs themselves).

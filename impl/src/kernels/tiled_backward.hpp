@@ -18,6 +18,15 @@ namespace attncheck::kernels {
 // dV element adds its rows in the same order whatever the chunking.
 inline constexpr int64_t kBackwardChunkRows = 48;
 
+// Query rows per block of the fused form, where KernelOptions.q_block does not say (the
+// forward's kDefaultQBlock serves the two passes, whose query pass cuts its tasks by it). Each
+// block packs every key tile it sees (K^T, V^T, K) and loads and stores the dK/dV accumulators
+// of each tile once, so a larger block spends less per score on both: 384 rows measured ~6% to
+// 10% faster than 96 at L = 2048, D = 128 (docs/performance.md, "Backward"), with the block's
+// rows (Q, dO, dQ: 3 x 384 x 128 f32) and its P and dS on one 64-key tile in a 1 MiB L2.
+// Like q_block, it changes no bit.
+inline constexpr int64_t kFusedQBlock = 384;
+
 // The fused form needs this many (batch, kv head) tasks per thread to keep the threads evenly
 // busy; with fewer (one sequence of an MQA model, say) the two passes cut the work finer.
 inline constexpr int64_t kFusedTasksPerThread = 2;
@@ -37,6 +46,7 @@ struct BackwardJob {
   // range, or a mask that hides every key of it).
   float* delta = nullptr;
   int64_t* bounds = nullptr;
+  int64_t fused_q_block = 0;  // query rows per block of the fused form
   int64_t k_blocks = 0;  // ceil(kv_len / k_block): tasks of the key pass per (batch, kv head)
 };
 
