@@ -21,9 +21,10 @@ inline constexpr int64_t kBackwardChunkRows = 48;
 // Query rows per block of the fused form, where KernelOptions.q_block does not say (the
 // forward's kDefaultQBlock serves the two passes, whose query pass cuts its tasks by it). Each
 // block packs every key tile it sees (K^T, V^T, K) and loads and stores the dK/dV accumulators
-// of each tile once, so a larger block spends less per score on both: 384 rows measured ~6% to
-// 10% faster than 96 at L = 2048, D = 128 (docs/performance.md, "Backward"), with the block's
-// rows (Q, dO, dQ: 3 x 384 x 128 f32) and its P and dS on one 64-key tile in a 1 MiB L2.
+// of each tile once, so a larger block spends less per score on both: at 96 rows packing was ~9%
+// of the time at L = 2048, D = 128 (perf); a sweep on a shared (noisy) machine had 288 to 576
+// rows fastest, 384 in the middle, which keeps the block's rows (Q, dO, dQ: 3 x 384 x 128 f32)
+// and its P and dS on one 64-key tile within a 1 MiB L2 (docs/performance.md, "Backward").
 // Like q_block, it changes no bit.
 inline constexpr int64_t kFusedQBlock = 384;
 
