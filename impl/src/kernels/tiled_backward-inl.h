@@ -415,6 +415,40 @@ void BackwardKeysTask(const BackwardJob& job, int64_t task) {
   }
 }
 
+// Key tile [kb0, kb0 + w) packed for the query side (the query pass and the fused form): K^T and
+// V^T for S and dP, K by rows for dQ += dS K.
+template <typename T>
+HWY_INLINE void PackQueryTile(const T* k, const T* v, int64_t kb0, size_t w, size_t dim, size_t dv, size_t dimp,
+                              size_t wp, float* kt, float* vt, float* kr) {
+  const size_t first = static_cast<size_t>(kb0);
+  PackKeysTransposed(k + first * dim, w, dim, wp, kt, nullptr);
+  PackKeysTransposed(v + first * dv, w, dv, wp, vt, nullptr);
+  PackValues(k + first * dim, w, dim, dimp, kr);
+}
+
+// One group of 6 rows on a packed tile, query side: S (the forward's scores), dP, then P and dS
+// (GroupGrads, left in s and dp for the key side), then dQ += dS K, keys ascending, one FMA
+// each; a partial tile takes only each row's visible keys (an invisible K row may hold NaN, and
+// 0 * NaN is NaN). q, d_out and dq are the group's first rows (dimp, dvp floats apart).
+template <class Exp>
+HWY_INLINE void GroupQuerySide(Coverage coverage, const float* q, const float* d_out, const float* kt,
+                               const float* vt, const float* kr, float* s, float* dp, uint8_t* visible,
+                               const RowInfo* rows, const float* lse, const float* delta, const AttentionJob& plan,
+                               int64_t kb0, size_t w, size_t wp, float* dq) {
+  const AttentionShape& shape = plan.spec->shape;
+  const size_t dim = static_cast<size_t>(shape.head_dim), dv = static_cast<size_t>(shape.value_dim);
+  const size_t dimp = PaddedValueDim(shape.head_dim), dvp = PaddedValueDim(shape.value_dim);
+  ScoresRows6(q, dimp, dim, kt, wp, s);
+  GradRows6(d_out, dvp, dv, vt, wp, dp);
+  if (coverage == Coverage::full) {
+    GroupGrads<Exp>(coverage, s, dp, nullptr, rows, lse, delta, plan, kb0, w, wp);
+    AccumulateDqFull(dp, wp, kr, dimp, w, dq);
+  } else {
+    GroupGrads<Exp>(coverage, s, dp, visible, rows, lse, delta, plan, kb0, w, wp);
+    AccumulatePV<kTiledRows, Take::flagged>(dp, wp, visible, nullptr, nullptr, kr, dimp, 0, w, dimp, dq, dimp);
+  }
+}
+
 template <typename T, class Exp>
 void BackwardQueriesTask(const BackwardJob& job, int64_t task) {
   const AttentionJob& plan = job.plan;
@@ -478,24 +512,12 @@ void BackwardQueriesTask(const BackwardJob& job, int64_t task) {
       const Coverage coverage = Classify<kTiledRows>(rows + g, kb0, w, plan.scalar_alibi);
       if (coverage == Coverage::none) continue;
       if (!packed) {  // a tile no group sees (inside a window's span) is never read
-        PackKeysTransposed(k + kb0 * s.head_dim, wn, dim, wp, kt, nullptr);
-        PackKeysTransposed(v + kb0 * s.value_dim, wn, dv, wp, vt, nullptr);
-        PackValues(k + kb0 * s.head_dim, wn, dim, dimp, kr);
+        PackQueryTile(k, v, kb0, wn, dim, dv, dimp, wp, kt, vt, kr);
         packed = true;
       }
       const size_t gr = static_cast<size_t>(g);
-      ScoresRows6(q + gr * dimp, dimp, dim, kt, wp, sp);
-      GradRows6(d_out + gr * dvp, dvp, dv, vt, wp, dp);
-      // dQ += dS K: keys ascending, one FMA each; a partial tile takes only each row's visible
-      // keys (an invisible K row may hold NaN, and 0 * NaN is NaN).
-      if (coverage == Coverage::full) {
-        GroupGrads<Exp>(coverage, sp, dp, nullptr, rows + g, ws.lse.data() + g, ws.delta.data() + g, plan, kb0, wn, wp);
-        AccumulateDqFull(dp, wp, kr, dimp, wn, dq + gr * dimp);
-      } else {
-        GroupGrads<Exp>(coverage, sp, dp, visible, rows + g, ws.lse.data() + g, ws.delta.data() + g, plan, kb0, wn, wp);
-        AccumulatePV<kTiledRows, Take::flagged>(dp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
-                                                dq + gr * dimp, dimp);
-      }
+      GroupQuerySide<Exp>(coverage, q + gr * dimp, d_out + gr * dvp, kt, vt, kr, sp, dp, visible, rows + g,
+                          ws.lse.data() + g, ws.delta.data() + g, plan, kb0, wn, wp, dq + gr * dimp);
     }
   }
   T* dq_out = static_cast<T*>(job.dq);
@@ -580,24 +602,12 @@ void BackwardFusedTask(const BackwardJob& job, int64_t task) {
             continue;
           }
           if (!packed) {
-            PackKeysTransposed(k + kb0 * s.head_dim, wn, dim, wp, kt, nullptr);
-            PackKeysTransposed(v + kb0 * s.value_dim, wn, dv, wp, vt, nullptr);
-            PackValues(k + kb0 * s.head_dim, wn, dim, dimp, kr);
+            PackQueryTile(k, v, kb0, wn, dim, dv, dimp, wp, kt, vt, kr);
             packed = true;
           }
           const size_t ro = static_cast<size_t>(gr);
-          ScoresRows6(q + ro * dimp, dimp, dim, kt, wp, gs);
-          GradRows6(d_out + ro * dvp, dvp, dv, vt, wp, gdp);
-          if (coverage == Coverage::full) {
-            GroupGrads<Exp>(coverage, gs, gdp, nullptr, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
-                            wn, wp);
-            AccumulateDqFull(gdp, wp, kr, dimp, wn, dq + ro * dimp);
-          } else {
-            GroupGrads<Exp>(coverage, gs, gdp, visible, rows + gr, ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0,
-                            wn, wp);
-            AccumulatePV<kTiledRows, Take::flagged>(gdp, wp, visible, nullptr, nullptr, kr, dimp, 0, wn, dimp,
-                                                    dq + ro * dimp, dimp);
-          }
+          GroupQuerySide<Exp>(coverage, q + ro * dimp, d_out + ro * dvp, kt, vt, kr, gs, gdp, visible, rows + gr,
+                              ws.lse.data() + gr, ws.delta.data() + gr, plan, kb0, wn, wp, dq + ro * dimp);
         }
         if (!packed) continue;
         const size_t key0 = static_cast<size_t>(kb0);
