@@ -22,6 +22,18 @@
 
 namespace attncheck::kernels {
 
+// s_ij = scale * (q . k_j) - slope * |p(i) - j|, in f32, d ascending: the one score of the dense
+// forward and backward.
+template <typename T>
+inline float dense_score(const AttentionSpec& spec, const float* query, const T* key, float scale, float slope,
+                         int64_t i, int64_t j) {
+  float dot = 0.0f;
+  for (int64_t d = 0; d < spec.shape.head_dim; ++d) dot += query[d] * load_element(key + d);
+  float score = scale * dot;
+  if (spec.has_alibi) score += -slope * static_cast<float>(alibi_distance(spec.shape, i, j));
+  return score;
+}
+
 template <typename T>
 void dense_forward(const AttentionSpec& spec, const AttentionInputs& inputs,
                    const AttentionOutputs& outputs, const KernelOptions& /*options*/) {
@@ -53,11 +65,7 @@ void dense_forward(const AttentionSpec& spec, const AttentionInputs& inputs,
             scores[j] = kMasked;
             continue;
           }
-          const T* key = k + k_offset(s, b, kvh, j);
-          float dot = 0.0f;
-          for (int64_t d = 0; d < s.head_dim; ++d) dot += query[d] * load_element(key + d);
-          float score = scale * dot;
-          if (spec.has_alibi) score += -slope * static_cast<float>(alibi_distance(s, i, j));
+          const float score = dense_score(spec, query.data(), k + k_offset(s, b, kvh, j), scale, slope, i, j);
           scores[j] = score;
           if (score > row_max) row_max = score;
         }
@@ -139,11 +147,8 @@ void dense_backward(const AttentionSpec& spec, const BackwardInputs& inputs, con
           if (!visible[j]) continue;
           const T* key = k + k_offset(s, b, kvh, j);
           const T* value = v + v_offset(s, b, kvh, j);
-          float dot = 0.0f;
-          for (int64_t d = 0; d < s.head_dim; ++d) dot += query[d] * load_element(key + d);
-          float score = scale * dot;
-          if (spec.has_alibi) score += -slope * static_cast<float>(alibi_distance(s, i, j));
-          const float p = std::exp(score - lse);
+          // The forward's score, bit for bit, so P = exp(s - LSE) meets the forward's LSE.
+          const float p = std::exp(dense_score(spec, query.data(), key, scale, slope, i, j) - lse);
           float dp = 0.0f;
           float* dv_row = dv.data() + v_offset(s, b, kvh, j);
           for (int64_t c = 0; c < s.value_dim; ++c) {
